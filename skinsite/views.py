@@ -1,0 +1,62 @@
+from __future__ import annotations
+
+import sys
+
+from django.db import DatabaseError
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.template.loader import render_to_string
+from django.utils import translation
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+from kombu.exceptions import OperationalError as BrokerError
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from skinsite import health
+
+SERVICE_DOWN_ERRORS = (DatabaseError, RedisConnectionError, RedisTimeoutError, BrokerError)
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    """The dashboard for signed-in people, a short introduction for everyone else."""
+    return render(request, "home.html")
+
+
+@never_cache
+@require_GET
+def healthz(request: HttpRequest) -> JsonResponse:
+    """Machine-readable health: 503 when the database or the broker is down."""
+    database_ok = health.check_database()
+    broker_ok = health.check_broker()
+    model = health.active_model_status() if database_ok else {"active": None, "ok": False}
+    ok = database_ok and broker_ok
+    body = {
+        "status": "ok" if ok else "unavailable",
+        "database": "ok" if database_ok else "down",
+        "broker": "ok" if broker_ok else "down",
+        "model": model,
+    }
+    return JsonResponse(body, status=200 if ok else 503)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """handler500: a service that is down (database, Redis) gets a 503 page, never a traceback.
+
+    Rendered without the request context, because the context processors would touch the
+    database or the session that just failed.
+    """
+    error = sys.exc_info()[1]
+    status = 503 if isinstance(error, SERVICE_DOWN_ERRORS) else 500
+    template = "503.html" if status == 503 else "500.html"
+    html = render_to_string(
+        template,
+        {
+            "LANGUAGE_CODE": translation.get_language(),
+            "LANGUAGE_BIDI": translation.get_language_bidi(),
+        },
+    )
+    response = HttpResponse(html, status=status)
+    if status == 503:
+        response["Retry-After"] = "30"
+    return response
