@@ -1,14 +1,17 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.contrib.auth.decorators import login_required
+from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from accounts import services
+from accounts import privacy, services
+from accounts.forms import DeleteAccountForm
 from accounts.models import User
 from accounts.preferences import LANGUAGE_CODES, set_language_cookie, set_theme_cookie
 
@@ -49,3 +52,29 @@ def set_theme(request: HttpRequest) -> HttpResponse:
         services.set_theme(user=request.user, theme=theme)
     set_theme_cookie(response, theme)
     return response
+
+
+@login_required
+def privacy_page(request: HttpRequest) -> HttpResponse:
+    """Download everything, or delete the account."""
+    form = DeleteAccountForm(user=request.user)
+    return render(request, "accounts/privacy.html", {"form": form})
+
+
+@login_required
+@require_POST
+def export_data(request: HttpRequest) -> FileResponse:
+    archive = privacy.export_account_data(user=request.user)
+    name = f"skinsite-export-{timezone.now():%Y%m%d}.zip"
+    return FileResponse(archive, as_attachment=True, filename=name, content_type="application/zip")
+
+
+@login_required
+@require_POST
+def delete_account(request: HttpRequest) -> HttpResponse:
+    form = DeleteAccountForm(request.POST, user=request.user)
+    if not form.is_valid():
+        return render(request, "accounts/privacy.html", {"form": form}, status=400)
+    privacy.delete_account(request=request, user=request.user)
+    messages.success(request, _("Your account, your photos and your history have been deleted."))
+    return redirect("home")

@@ -8,3 +8,10 @@ class SkinsiteConfig(AppConfig):
 
     name = "skinsite"
     verbose_name = "skinsite"
+
+    def ready(self) -> None:
+        from django.contrib import admin
+
+        from skinsite.admin_site import rate_limited
+
+        admin.site.login = rate_limited(admin.site.login)  # type: ignore[method-assign]

@@ -237,10 +237,10 @@ ACCOUNT_RATE_LIMITS = {
     "signup": "20/m/ip",
     "reset_password": "20/m/ip,5/m/key",
     "confirm_email": "1/10s/key",
+    # The admin login has its own, stricter limit (skinsite.admin_site).
+    "admin_login": env_str("ADMIN_LOGIN_RATE_LIMIT", "5/m/ip"),
 }
 ALLAUTH_USER_CODE_FORMAT = {"numeric": True, "length": 6, "dashed": False}
-# The admin login has its own, stricter limit (skinsite.admin_ratelimit).
-ADMIN_LOGIN_RATE_LIMIT = env_str("ADMIN_LOGIN_RATE_LIMIT", "5/m/ip")
 
 # --- E-mail ----------------------------------------------------------------------------------
 EMAIL_HOST = env_str("EMAIL_HOST")

@@ -83,7 +83,8 @@ def test_expired_code_is_refused(client: Any, mailoutbox: list[Any], settings: A
 
     sign_up(client)
     code = code_from(mailoutbox[0])
-    later = timezone.now() + timedelta(seconds=settings.ACCOUNT_EMAIL_VERIFICATION_BY_CODE_TIMEOUT + 5)
+    timeout = settings.ACCOUNT_EMAIL_VERIFICATION_BY_CODE_TIMEOUT
+    later = timezone.now() + timedelta(seconds=timeout + 5)
     from unittest import mock
 
     with mock.patch("time.time", return_value=later.timestamp()):

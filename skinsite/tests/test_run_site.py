@@ -23,9 +23,11 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def wait_for(url: str, timeout: float) -> dict:
+def wait_for(url: str, timeout: float, process: subprocess.Popen[str]) -> dict:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"run_site exited early:\n{process.stdout.read()[-3000:]}")
         try:
             with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - loopback
                 return json.loads(response.read())
@@ -54,7 +56,7 @@ def test_run_site_serves_and_stops_every_process(tmp_path: Path) -> None:
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip
     try:
-        health = wait_for(f"http://127.0.0.1:{web_port}/healthz", timeout=120)
+        health = wait_for(f"http://127.0.0.1:{web_port}/healthz", timeout=120, process=process)
         assert health["database"] == "ok"
         assert health["broker"] == "ok"  # the Redis it started itself
         assert (tmp_path / "db.sqlite3").exists()

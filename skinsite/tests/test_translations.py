@@ -43,4 +43,5 @@ def test_compiled_catalogue_is_up_to_date(po: Path, tmp_path: Path) -> None:
     subprocess.run([MSGFMT, "--check-format", "-o", str(fresh), str(po)], check=True)
     committed = po.with_suffix(".mo")
     assert committed.exists(), f"run `make messages`: {committed} is missing"
-    assert committed.read_bytes() == fresh.read_bytes(), f"run `make messages`: {committed} is stale"
+    stale = f"run `make messages`: {committed} is stale"
+    assert committed.read_bytes() == fresh.read_bytes(), stale

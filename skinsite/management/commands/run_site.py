@@ -51,14 +51,15 @@ class Command(BaseCommand):
         parser.add_argument("--skip-prepare", action="store_true", help="no migrate/collectstatic")
 
     def handle(self, *args: Any, host: str, port: int, web_workers: int, **options: Any) -> None:
-        if not options["skip_prepare"]:
-            self._prepare()
         # SIGTERM (a service manager, `timeout`, `kill`) must stop the children too.
         signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
         processes: list[tuple[str, subprocess.Popen[bytes]]] = []
         try:
+            # Redis first: loading the catalogue and the model touches the shared cache.
             if "CELERY_BROKER_URL" not in os.environ:
                 processes.append(("redis", self._start_redis()))
+            if not options["skip_prepare"]:
+                self._prepare()
             processes.append(("worker", self._start_worker()))
             processes.append(("web", self._start_web(host, port, web_workers)))
             self._announce(host, port)

@@ -1,0 +1,86 @@
+"""Everything the site holds about a person: exported as a ZIP, or deleted with the account."""
+
+from __future__ import annotations
+
+import json
+import logging
+import tempfile
+import zipfile
+from typing import IO, Any
+
+from django.contrib.auth import logout
+from django.core.files.storage import default_storage
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import transaction
+from django.http import HttpRequest
+
+from accounts.models import User
+
+logger = logging.getLogger(__name__)
+
+
+def _account_record(user: User) -> dict[str, Any]:
+    from allauth.account.models import EmailAddress
+
+    return {
+        "email": user.email,
+        "date_joined": user.date_joined,
+        "last_login": user.last_login,
+        "preferred_language": user.preferred_language,
+        "theme": user.theme,
+        "email_addresses": list(
+            EmailAddress.objects.filter(user=user).values("email", "verified", "primary")
+        ),
+    }
+
+
+def _diagnosis_record(diagnosis: Any, image_name: str) -> dict[str, Any]:
+    return {
+        "id": str(diagnosis.public_id),
+        "created_at": diagnosis.created_at,
+        "finished_at": diagnosis.finished_at,
+        "status": diagnosis.status,
+        "predictions": diagnosis.predictions,
+        "model_version": diagnosis.model_version,
+        "failure": diagnosis.failure_code,
+        "image": image_name,
+    }
+
+
+def export_account_data(*, user: User) -> IO[bytes]:
+    """A ZIP with ``account.json``, ``diagnoses.json`` and every photo the person uploaded.
+
+    Returns an open temporary file positioned at the start; large exports spill to disk
+    instead of memory.
+    """
+    from diagnosis.models import Diagnosis
+
+    archive = tempfile.SpooledTemporaryFile(max_size=16 * 1024 * 1024)  # noqa: SIM115
+    records = []
+    with zipfile.ZipFile(archive, "w", compression=zipfile.ZIP_DEFLATED) as bundle:
+        for diagnosis in Diagnosis.objects.for_user(user).order_by("created_at"):
+            image_name = f"images/{diagnosis.public_id}.jpg"
+            try:
+                with default_storage.open(diagnosis.image.name, "rb") as image:
+                    bundle.writestr(image_name, image.read())
+            except OSError:
+                logger.warning("export: photo of diagnosis %s is missing", diagnosis.pk)
+                image_name = ""
+            records.append(_diagnosis_record(diagnosis, image_name))
+        bundle.writestr(
+            "account.json", json.dumps(_account_record(user), cls=DjangoJSONEncoder, indent=2)
+        )
+        bundle.writestr("diagnoses.json", json.dumps(records, cls=DjangoJSONEncoder, indent=2))
+    archive.seek(0)
+    return archive
+
+
+def delete_account(*, request: HttpRequest, user: User) -> None:
+    """Delete the person, every diagnosis row and every photo file, then sign them out."""
+    from diagnosis.services import delete_all_diagnoses
+
+    with transaction.atomic():
+        deleted = delete_all_diagnoses(user=user)
+        user.delete()
+    logout(request)
+    logger.info("account deleted with %s diagnoses", deleted)
