@@ -1,0 +1,13 @@
+from __future__ import annotations
+
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class DiagnosisConfig(AppConfig):
+    name = "diagnosis"
+    verbose_name = _("Diagnosis")
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from diagnosis import signals  # noqa: F401 - connects the receivers

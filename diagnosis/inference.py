@@ -1,0 +1,156 @@
+"""Model loading and prediction inside a worker process.
+
+``get_predictor()`` is memoised per process: the first job of a pool child loads the active
+model version (never at import, never in the prefork parent: CUDA cannot survive a fork), and
+later jobs reuse it until a different version is activated, which ``active_model_version()``
+(cached briefly by mltrain) reveals before the next job. A missing, corrupt or incompatible
+artifact raises ``ModelUnavailable``; nothing is cached then, so the next job tries again.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+from django.conf import settings
+
+logger = logging.getLogger(__name__)
+
+TOP_K = 3
+
+
+class ModelUnavailable(Exception):
+    """No usable model: ``code`` is a ``Diagnosis.FailureCode`` value, ``detail`` for staff."""
+
+    def __init__(self, code: str, detail: str) -> None:
+        super().__init__(code, detail)
+        self.code = code
+        self.detail = detail
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    version: str
+    sha256: str
+    predictor: Any  # mltrain.ml.predictors.Predictor
+    key: tuple[Any, ...]
+
+
+@dataclass(frozen=True)
+class Classification:
+    predictions: list[dict[str, Any]]
+    model_version: str
+    model_sha256: str
+    inference_ms: int
+
+
+_lock = threading.Lock()
+_loaded: LoadedModel | None = None
+
+
+def active_version() -> Any | None:
+    """The active ``mltrain.models.ModelVersion`` or None (cached briefly by mltrain)."""
+    from mltrain.services import active_model_version
+
+    return active_model_version()
+
+
+def service_ready() -> bool:
+    """Whether uploads may be queued: a model version is active."""
+    return active_version() is not None
+
+
+def get_predictor() -> LoadedModel:
+    """The active model, loaded once per process and reloaded when the active version changes."""
+    global _loaded
+    version = active_version()
+    if version is None:
+        raise ModelUnavailable("no_model", "No model version is active.")
+    backend = settings.INFERENCE_BACKEND
+    device = settings.INFERENCE_DEVICE
+    key = (version.pk, version.version, version.sha256, str(version.path), backend, device)
+    current = _loaded
+    if current is not None and current.key == key:
+        return current
+    with _lock:
+        if _loaded is not None and _loaded.key == key:
+            return _loaded
+        _loaded = _load(version, key, backend=backend, device=device)
+        return _loaded
+
+
+def _load(version: Any, key: tuple[Any, ...], *, backend: str, device: str) -> LoadedModel:
+    from mltrain.ml.artifacts import ArtifactError
+    from mltrain.ml.predictors import load_predictor
+
+    if backend == "onnx" and device != "cpu":
+        logger.warning(
+            "INFERENCE_DEVICE=%s is ignored by the onnx backend (CPU); use INFERENCE_BACKEND=torch",
+            device,
+        )
+    started = time.perf_counter()
+    try:
+        predictor = load_predictor(
+            Path(version.path),
+            backend=backend,
+            device=device,
+            num_threads=settings.INFERENCE_THREADS or None,
+        )
+    except (ArtifactError, OSError, ValueError, RuntimeError) as exc:
+        logger.error("model %s cannot be loaded: %s", version.version, exc)
+        raise ModelUnavailable("model_unusable", f"{version.version}: {exc}") from exc
+    manifest = predictor.manifest
+    if version.sha256 and manifest.sha256 != version.sha256:
+        raise ModelUnavailable(
+            "model_unusable",
+            f"{version.version}: the artifact's sha256 {manifest.sha256} is not the registered "
+            f"{version.sha256}",
+        )
+    logger.info(
+        "loaded model %s (%s on %s) in %.0f ms",
+        version.version, backend, device, (time.perf_counter() - started) * 1000,
+    )
+    return LoadedModel(
+        version=str(version.version), sha256=manifest.sha256, predictor=predictor, key=key
+    )
+
+
+def forget_predictor() -> None:
+    """Drop the memoised model (tests; a worker never needs it)."""
+    global _loaded
+    with _lock:
+        _loaded = None
+
+
+def classify_image(source: str | Path | IO[bytes]) -> Classification:
+    """Run the active model over a stored (already normalised) photo and return its top-3."""
+    import numpy as np
+    from PIL import Image
+
+    from mltrain.ml.preprocess import preprocess
+
+    loaded = get_predictor()
+    manifest = loaded.predictor.manifest
+    started = time.perf_counter()
+    with Image.open(source) as img:
+        batch = preprocess(
+            img, input_size=manifest.input_size, mean=manifest.mean, std=manifest.std
+        )[np.newaxis]
+    probabilities = np.asarray(loaded.predictor.predict_proba(batch))[0]
+    elapsed_ms = round((time.perf_counter() - started) * 1000)
+    return Classification(
+        predictions=top_k(probabilities, manifest.class_keys),
+        model_version=loaded.version,
+        model_sha256=loaded.sha256,
+        inference_ms=elapsed_ms,
+    )
+
+
+def top_k(probabilities: Any, class_keys: tuple[str, ...], k: int = TOP_K) -> list[dict[str, Any]]:
+    """The ``k`` most likely classes, most likely first."""
+    order = sorted(range(len(class_keys)), key=lambda i: -float(probabilities[i]))[:k]
+    return [{"key": class_keys[i], "probability": float(probabilities[i])} for i in order]

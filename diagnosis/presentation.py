@@ -1,0 +1,110 @@
+"""What the result and history pages say about predictions: names, words, advice.
+
+Names, summaries and links come from the catalogue (``diseases.lookup.disease_map()``, cached:
+never a query per prediction).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
+
+#: Classes whose presence in the top-3 above DIAGNOSIS_URGENT_THRESHOLD means "see a
+#: dermatologist soon": the two skin cancers the model knows.
+URGENT_CLASSES = frozenset({"melanoma", "basal_cell_carcinoma"})
+
+#: (lowest probability, words), highest first. Calibrated probabilities, said plainly.
+CONFIDENCE_WORDS = (
+    (0.8, _("high confidence")),
+    (0.5, _("moderate confidence")),
+    (0.25, _("low confidence")),
+    (0.0, _("very low confidence")),
+)
+
+
+@dataclass(frozen=True)
+class PredictionView:
+    key: str
+    name: str
+    url: str
+    summary: str
+    probability: float
+    percent_text: str
+    bar_value: int
+    words: str
+
+
+def disease_catalogue() -> Mapping[str, Any]:
+    from diseases.lookup import disease_map
+
+    return disease_map()
+
+
+def confidence_words(probability: float) -> str:
+    for lowest, words in CONFIDENCE_WORDS:
+        if probability >= lowest:
+            return str(words)
+    return str(CONFIDENCE_WORDS[-1][1])
+
+
+def percent_text(probability: float) -> str:
+    percent = round(probability * 100)
+    if percent == 0 and probability > 0:
+        return "<1%"
+    return f"{percent}%"
+
+
+def describe(
+    predictions: Iterable[Mapping[str, Any]],
+    *,
+    catalogue: Mapping[str, Any] | None = None,
+    language: str | None = None,
+) -> list[PredictionView]:
+    """Predictions as the pages show them, in ``language`` (the active one by default)."""
+    catalogue = disease_catalogue() if catalogue is None else catalogue
+    language = (language or get_language() or "en")[:2]
+    views = []
+    for item in predictions:
+        key = str(item.get("key", ""))
+        probability = float(item.get("probability", 0.0))
+        info = catalogue.get(key)
+        views.append(
+            PredictionView(
+                key=key,
+                name=info.name(language) if info else key.replace("_", " ").capitalize(),
+                url=info.url if info else "",
+                summary=info.summary(language) if info else "",
+                probability=probability,
+                percent_text=percent_text(probability),
+                bar_value=max(0, min(100, round(probability * 100))),
+                words=confidence_words(probability),
+            )
+        )
+    return views
+
+
+def needs_urgent_advice(predictions: Iterable[Mapping[str, Any]]) -> bool:
+    """Melanoma or basal cell carcinoma in the top-3 at or above the configured probability."""
+    threshold = settings.DIAGNOSIS_URGENT_THRESHOLD
+    return any(
+        item.get("key") in URGENT_CLASSES and float(item.get("probability", 0)) >= threshold
+        for item in predictions
+    )
+
+
+def class_choices(catalogue: Mapping[str, Any] | None = None) -> list[tuple[str, str]]:
+    """(key, name) for the history filter, in the model's class order."""
+    from mltrain.ml.classes import CLASS_KEYS
+
+    catalogue = disease_catalogue() if catalogue is None else catalogue
+    language = (get_language() or "en")[:2]
+    choices = []
+    for key in CLASS_KEYS:
+        info = catalogue.get(key)
+        choices.append((key, info.name(language) if info else key.replace("_", " ").capitalize()))
+    return choices

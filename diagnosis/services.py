@@ -1,0 +1,168 @@
+"""Every write to a diagnosis: what the person does (submit, try again, delete).
+
+The worker's side of the state machine (claim, complete, fail, sweep) is in ``diagnosis.jobs``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import uuid
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from functools import partial
+from typing import IO, TYPE_CHECKING
+
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from diagnosis import inference, jobs
+from diagnosis.imaging import ImageLimits, ValidatedImage, validate_image
+from diagnosis.models import Diagnosis
+
+if TYPE_CHECKING:
+    from accounts.models import User
+
+logger = logging.getLogger(__name__)
+
+
+class ServiceNotReady(Exception):
+    """No model version is active: nothing may be queued."""
+
+
+def image_limits() -> ImageLimits:
+    """The validator's bounds, from settings."""
+    return ImageLimits(
+        max_bytes=settings.DIAGNOSIS_MAX_UPLOAD_BYTES,
+        max_pixels=settings.DIAGNOSIS_MAX_PIXELS,
+        min_side=settings.DIAGNOSIS_MIN_SIDE,
+    )
+
+
+def submit_diagnosis(
+    *,
+    user: User,
+    upload: ValidatedImage | IO[bytes] | bytes,
+    idempotency_key: uuid.UUID | None = None,
+) -> Diagnosis:
+    """Validate and store the photo, save the row as queued, enqueue it after commit.
+
+    Raises ``ServiceNotReady`` when no model is active and ``InvalidImage`` for a bad photo;
+    nothing is stored or queued then. ``idempotency_key`` (the upload form's token) makes a
+    double submission of the same photo return the first diagnosis instead of a second one.
+    A broker that is down does not fail the upload: the row stays queued, without
+    ``enqueued_at``, and the sweeper enqueues it once the broker is back.
+    """
+    if not inference.service_ready():
+        raise ServiceNotReady
+    image = upload if isinstance(upload, ValidatedImage) else validate_image(
+        upload, limits=image_limits()
+    )
+    digest = hashlib.sha256(image.content).hexdigest()
+    if idempotency_key is not None:
+        existing = _submitted(user, idempotency_key)
+        if existing is not None:
+            if existing.content_sha256 == digest:
+                return existing
+            # A different photo sent from a page opened before: a new diagnosis, not a repeat.
+            idempotency_key = None
+
+    diagnosis = Diagnosis(
+        owner=user,
+        width=image.width,
+        height=image.height,
+        content_sha256=digest,
+        idempotency_key=idempotency_key,
+        enqueued_at=timezone.now(),
+    )
+    diagnosis.image.save("photo.jpg", ContentFile(image.content), save=False)
+    diagnosis.thumbnail.save("thumbnail.jpg", ContentFile(image.thumbnail), save=False)
+    stored = [diagnosis.image.name, diagnosis.thumbnail.name]
+    try:
+        with transaction.atomic():
+            diagnosis.save()
+            transaction.on_commit(partial(jobs.enqueue_diagnosis, diagnosis.pk), robust=True)
+    except IntegrityError:
+        # The same token won a race a few milliseconds earlier (two requests of one double
+        # click): that first diagnosis is the answer.
+        delete_stored_files(stored)
+        existing = _submitted(user, idempotency_key) if idempotency_key else None
+        if existing is None:
+            raise
+        return existing
+    except BaseException:
+        delete_stored_files(stored)
+        raise
+    logger.info("diagnosis %s submitted (%sx%s)", diagnosis.pk, image.width, image.height)
+    return diagnosis
+
+
+def _submitted(user: User, key: uuid.UUID) -> Diagnosis | None:
+    return Diagnosis.objects.filter(owner=user, idempotency_key=key).first()
+
+
+def retry_diagnosis(*, diagnosis: Diagnosis) -> bool:
+    """Queue a failed diagnosis again with a fresh attempt count (the person's "try again").
+
+    Returns False when it is not failed (a second click); raises ``ServiceNotReady`` when no
+    model is active.
+    """
+    if not inference.service_ready():
+        raise ServiceNotReady
+    with transaction.atomic():
+        updated = Diagnosis.objects.filter(
+            pk=diagnosis.pk, status=Diagnosis.Status.FAILED
+        ).update(
+            status=Diagnosis.Status.QUEUED,
+            attempts=0,
+            claim_token=None,
+            failure_code="",
+            failure_detail="",
+            started_at=None,
+            finished_at=None,
+            enqueued_at=timezone.now(),
+        )
+        if updated:
+            transaction.on_commit(partial(jobs.enqueue_diagnosis, diagnosis.pk), robust=True)
+    return bool(updated)
+
+
+def delete_diagnosis(*, diagnosis: Diagnosis) -> None:
+    """Delete one diagnosis; its photo and thumbnail go once that is committed."""
+    with transaction.atomic():
+        diagnosis.delete()
+
+
+def delete_all_diagnoses(*, user: User) -> int:
+    """Delete every diagnosis of ``user`` and their files; returns how many were deleted."""
+    with transaction.atomic():
+        count, _ = Diagnosis.objects.filter(owner=user).delete()
+    return count
+
+
+def purge_expired_diagnoses(*, now: datetime | None = None) -> int:
+    """Delete diagnoses older than DIAGNOSIS_RETENTION_DAYS (0 keeps them until deleted)."""
+    days = settings.DIAGNOSIS_RETENTION_DAYS
+    if not days:
+        return 0
+    cutoff = (now or timezone.now()) - timedelta(days=days)
+    with transaction.atomic():
+        deleted, _ = Diagnosis.objects.filter(created_at__lt=cutoff).delete()
+    if deleted:
+        logger.info("purged %s diagnoses older than %s days", deleted, days)
+    return deleted
+
+
+def delete_stored_files(names: Iterable[str]) -> None:
+    """Remove files from private media (after the rows that named them are gone)."""
+    for name in names:
+        if not name:
+            continue
+        try:
+            default_storage.delete(name)
+        except OSError:
+            # The row is gone; a file left behind is logged for the operator, not fatal.
+            logger.warning("could not delete the file %s", name, exc_info=True)

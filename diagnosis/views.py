@@ -1,0 +1,225 @@
+"""Pages of the checker: upload, camera, result (with its status endpoint), history, images.
+
+Every view that shows a diagnosis looks it up through ``Diagnosis.objects.for_user``: another
+person's public id is a 404, never a 403 that would confirm it exists.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+from uuid import UUID
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.files.storage import default_storage
+from django.core.paginator import Paginator
+from django.http import (
+    FileResponse,
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBase,
+    JsonResponse,
+)
+from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from diagnosis import inference, presentation, services
+from diagnosis.forms import UploadForm
+from diagnosis.models import Diagnosis
+
+HISTORY_PAGE_SIZE = 20
+#: The status endpoint tells the page how long to wait before asking again.
+POLL_INTERVAL_MS = 1000
+
+
+@login_required
+@never_cache
+@require_http_methods(["GET", "POST"])
+def upload(request: HttpRequest) -> HttpResponse:
+    """Choose or drop a photo, preview it, send it."""
+    return _submission_page(request, "diagnosis/upload.html")
+
+
+@login_required
+@never_cache
+@require_http_methods(["GET", "POST"])
+def camera(request: HttpRequest) -> HttpResponse:
+    """Take the photo with the device's camera (file-input fallback without one)."""
+    return _submission_page(request, "diagnosis/camera.html")
+
+
+def _submission_page(request: HttpRequest, template: str) -> HttpResponse:
+    ready = inference.service_ready()
+    form = UploadForm(request.POST, request.FILES) if request.method == "POST" else UploadForm()
+    if request.method == "POST" and ready and form.is_valid():
+        try:
+            diagnosis = services.submit_diagnosis(
+                user=request.user,  # type: ignore[arg-type]
+                upload=form.cleaned_data["image"],
+                idempotency_key=form.cleaned_data.get("token"),
+            )
+        except services.ServiceNotReady:
+            ready = False
+        else:
+            return redirect("diagnosis:detail", public_id=diagnosis.public_id)
+    context = {
+        "form": form,
+        "service_ready": ready,
+        "max_upload_bytes": settings.DIAGNOSIS_MAX_UPLOAD_BYTES,
+    }
+    return render(request, template, context, status=200 if ready else 503)
+
+
+def _own_diagnosis(request: HttpRequest, public_id: UUID) -> Diagnosis:
+    return get_object_or_404(Diagnosis.objects.for_user(request.user), public_id=public_id)
+
+
+def _result_context(diagnosis: Diagnosis) -> dict[str, Any]:
+    predictions = presentation.describe(diagnosis.top_predictions())
+    return {
+        "diagnosis": diagnosis,
+        "predictions": predictions,
+        "top": predictions[0] if predictions else None,
+        "urgent": presentation.needs_urgent_advice(diagnosis.top_predictions()),
+        "poll_interval_ms": POLL_INTERVAL_MS,
+    }
+
+
+@login_required
+@never_cache
+@require_GET
+def detail(request: HttpRequest, public_id: UUID) -> HttpResponse:
+    """The result page; while queued or running it updates itself from ``status``."""
+    diagnosis = _own_diagnosis(request, public_id)
+    return render(request, "diagnosis/detail.html", _result_context(diagnosis))
+
+
+@login_required
+@never_cache
+@require_GET
+def status(request: HttpRequest, public_id: UUID) -> JsonResponse:
+    """Small JSON for the result page's polling: the state and the result panel's HTML."""
+    diagnosis = _own_diagnosis(request, public_id)
+    html = render_to_string("diagnosis/_result.html", _result_context(diagnosis), request)
+    return JsonResponse(
+        {
+            "status": diagnosis.status,
+            "status_label": diagnosis.get_status_display(),
+            "finished": diagnosis.is_finished,
+            "poll_interval_ms": POLL_INTERVAL_MS,
+            "html": html,
+        }
+    )
+
+
+@login_required
+@require_GET
+def image(request: HttpRequest, public_id: UUID) -> HttpResponseBase:
+    """The stored photo, for its owner only."""
+    return _private_file(_own_diagnosis(request, public_id).image.name)
+
+
+@login_required
+@require_GET
+def thumbnail(request: HttpRequest, public_id: UUID) -> HttpResponseBase:
+    """The history thumbnail, for its owner only."""
+    return _private_file(_own_diagnosis(request, public_id).thumbnail.name)
+
+
+def _private_file(name: str) -> HttpResponseBase:
+    """Send a private file, or let nginx/apache send it (PRIVATE_MEDIA_SERVER)."""
+    if not name:
+        raise Http404
+    server = settings.PRIVATE_MEDIA_SERVER
+    response: HttpResponseBase
+    if server == "nginx":
+        # nginx serves an `internal` location mapped to MEDIA_ROOT under this prefix.
+        response = HttpResponse(content_type="image/jpeg")
+        response["X-Accel-Redirect"] = settings.PRIVATE_MEDIA_NGINX_PREFIX + quote(name)
+    elif server == "apache":
+        response = HttpResponse(content_type="image/jpeg")
+        response["X-Sendfile"] = default_storage.path(name)
+    else:
+        try:
+            handle = default_storage.open(name, "rb")
+        except FileNotFoundError as exc:
+            raise Http404 from exc
+        response = FileResponse(handle, content_type="image/jpeg")
+    # Photos of someone's body: the browser may keep them, shared caches never.
+    response["Cache-Control"] = "private, max-age=3600"
+    response["Content-Disposition"] = "inline"
+    return response
+
+
+@login_required
+@never_cache
+@require_GET
+def history(request: HttpRequest) -> HttpResponse:
+    """The person's own diagnoses, newest first, filterable by most likely class."""
+    catalogue = presentation.disease_catalogue()
+    choices = presentation.class_choices(catalogue)
+    selected = request.GET.get("class", "")
+    rows = Diagnosis.objects.for_user(request.user).only(
+        "public_id", "status", "created_at", "predictions", "top_class", "failure_code"
+    )
+    if selected in dict(choices):
+        rows = rows.filter(top_class=selected)
+    else:
+        selected = ""
+    page = Paginator(rows, HISTORY_PAGE_SIZE).get_page(request.GET.get("page"))
+    entries = [
+        (diagnosis, next(iter(presentation.describe(diagnosis.top_predictions()[:1],
+                                                    catalogue=catalogue)), None))
+        for diagnosis in page.object_list
+    ]
+    context = {
+        "page": page,
+        "entries": entries,
+        "class_choices": choices,
+        "selected_class": selected,
+    }
+    return render(request, "diagnosis/history.html", context)
+
+
+@login_required
+@require_POST
+def delete(request: HttpRequest, public_id: UUID) -> HttpResponse:
+    """Delete one diagnosis and its photo."""
+    services.delete_diagnosis(diagnosis=_own_diagnosis(request, public_id))
+    messages.success(request, _("The check and its photo were deleted."))
+    return redirect("diagnosis:history")
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def delete_all(request: HttpRequest) -> HttpResponse:
+    """Ask, then delete every diagnosis of the person and their photos."""
+    if request.method == "POST":
+        count = services.delete_all_diagnoses(user=request.user)  # type: ignore[arg-type]
+        messages.success(
+            request,
+            ngettext("%(count)d check was deleted.", "%(count)d checks were deleted.", count)
+            % {"count": count},
+        )
+        return redirect("diagnosis:history")
+    count = Diagnosis.objects.for_user(request.user).count()
+    return render(request, "diagnosis/delete_all.html", {"count": count})
+
+
+@login_required
+@require_POST
+def retry(request: HttpRequest, public_id: UUID) -> HttpResponse:
+    """Queue a failed diagnosis again."""
+    diagnosis = _own_diagnosis(request, public_id)
+    try:
+        services.retry_diagnosis(diagnosis=diagnosis)
+    except services.ServiceNotReady:
+        messages.error(request, _("The checker is not ready yet. Please try again later."))
+    return redirect("diagnosis:detail", public_id=diagnosis.public_id)
