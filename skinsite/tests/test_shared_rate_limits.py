@@ -19,6 +19,8 @@ import django, os
 django.setup()
 from django.conf import settings
 settings.ACCOUNT_RATE_LIMITS = {**settings.ACCOUNT_RATE_LIMITS, "reset_password": "2/m/ip"}
+settings.STORAGES = {**settings.STORAGES, "staticfiles": {
+    "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
 from django.test import Client
 from django.test.utils import setup_test_environment
 setup_test_environment()
