@@ -184,6 +184,24 @@ def fail_diagnosis(claim: Claim, *, code: str, detail: str) -> bool:
     return bool(updated)
 
 
+def fail_after_hard_time_limit(diagnosis_id: int) -> bool:
+    """RUNNING -> FAILED (timed out) when the hard time limit killed the pool child.
+
+    Runs in the worker's main process, which holds no claim: the pool child that did is dead,
+    and with ``acks_late`` its message was acknowledged as failed, so nothing will redeliver it.
+    """
+    updated = Diagnosis.objects.filter(pk=diagnosis_id, status=Status.RUNNING).update(
+        status=Status.FAILED,
+        failure_code=FailureCode.TIMED_OUT,
+        failure_detail="killed at the hard time limit",
+        claim_token=None,
+        finished_at=timezone.now(),
+    )
+    if updated:
+        logger.warning("diagnosis %s failed: hard time limit", diagnosis_id)
+    return bool(updated)
+
+
 def release_diagnosis(claim: Claim) -> bool:
     """RUNNING -> QUEUED after a transient error, so the retry can claim it again."""
     return bool(

@@ -14,7 +14,8 @@ import logging
 from typing import Any
 
 from celery import Task, shared_task
-from celery.signals import worker_process_init
+from celery.exceptions import TimeLimitExceeded
+from celery.signals import task_failure, worker_process_init
 from django.db import DatabaseError
 
 from diagnosis import jobs
@@ -55,6 +56,22 @@ def classify_diagnosis(self: Task, diagnosis_id: int) -> str:
         if not may_retry:
             raise
         raise self.retry(exc=exc, countdown=_backoff(request.retries)) from exc
+
+
+@task_failure.connect(sender=classify_diagnosis)
+def _fail_on_hard_time_limit(
+    sender: Any = None,
+    exception: BaseException | None = None,
+    args: Any = None,
+    kwargs: Any = None,
+    **extra: Any,
+) -> None:
+    """A job killed at the hard time limit fails at once instead of waiting for the sweeper."""
+    if not isinstance(exception, TimeLimitExceeded):
+        return
+    diagnosis_id = (args or [None])[0] if args else (kwargs or {}).get("diagnosis_id")
+    if diagnosis_id is not None:
+        jobs.fail_after_hard_time_limit(int(diagnosis_id))
 
 
 @shared_task(name="diagnosis.tasks.requeue_stale_diagnoses_task", ignore_result=True)
