@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -15,6 +16,9 @@ CODES = {"empty", "too_large", "too_many_pixels", "too_small", "animated", "unsu
          "corrupt"}
 LIMITS = ImageLimits(max_bytes=2 * 1024 * 1024, max_pixels=4_000_000, min_side=16,
                      stored_max_side=256, thumbnail_side=64)
+
+#: ``FUZZ_SCALE=100`` runs a hundred times more examples than the bounded run in ``make test``.
+SCALE = max(1, int(os.environ.get("FUZZ_SCALE", "1")))
 
 FORMATS_AND_MODES = {
     "JPEG": ["RGB", "L", "CMYK"],
@@ -77,20 +81,20 @@ def check(data: bytes) -> None:
     assert thumb.size == (LIMITS.thumbnail_side, LIMITS.thumbnail_side)
 
 
-@settings(max_examples=250, deadline=None, database=None,
+@settings(max_examples=250 * SCALE, deadline=None, database=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(damaged(encoded_pictures()))
 def test_damaged_pictures_give_a_picture_or_an_invalid_image(data: bytes) -> None:
     check(data)
 
 
-@settings(max_examples=150, deadline=None, database=None)
+@settings(max_examples=150 * SCALE, deadline=None, database=None)
 @given(st.binary(max_size=2048))
 def test_arbitrary_bytes_give_an_invalid_image_or_a_picture(data: bytes) -> None:
     check(data)
 
 
-@settings(max_examples=100, deadline=None, database=None)
+@settings(max_examples=100 * SCALE, deadline=None, database=None)
 @given(st.sampled_from([b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n", b"RIFF\x00\x00\x00\x00WEBPVP8 ",
                         b"GIF89a", b"\x00\x00\x00\x18ftypheic"]), st.binary(max_size=2048))
 def test_a_valid_signature_followed_by_garbage_is_refused_cleanly(head: bytes, tail: bytes) -> None:
