@@ -170,7 +170,12 @@ def test_kill_9_of_the_whole_worker_with_50_jobs_queued_loses_none_and_runs_each
     assert stack.queue_length() == 49
 
     stack.kill_worker(worker)  # SIGKILL to the main process and its pool child at once
-    assert not process_exists(worker.pid) and not process_exists(child)
+    # The kernel takes a moment to tear the child down once its parent is gone.
+    wait_until(
+        lambda: not process_exists(worker.pid) and not process_exists(child),
+        10,
+        "the killed worker and its pool child to disappear",
+    )
     assert stack.queue_length() == 49, "the queued jobs are still in Redis"
 
     fleet.restart_steady()
