@@ -1,0 +1,82 @@
+"""Shared option parsing and error translation for the mltrain commands."""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Iterator
+
+from django.core.management.base import CommandError
+
+from mltrain.ml.architectures import WeightsError
+from mltrain.ml.artifacts import ArtifactError
+from mltrain.ml.data import DataError
+from mltrain.ml.engine import TrainingError
+
+EXPECTED_ERRORS = (DataError, WeightsError, ArtifactError, TrainingError, ValueError)
+
+
+@contextlib.contextmanager
+def command_errors() -> Iterator[None]:
+    """Turn the package's expected errors into a ``CommandError`` (exit code 1, one clear line)."""
+    try:
+        yield
+    except EXPECTED_ERRORS as exc:
+        raise CommandError(str(exc)) from exc
+
+
+def add_training_options(parser, *, arch_required: bool = True) -> None:
+    from mltrain.ml.architectures import ARCHITECTURES
+    from mltrain.ml.engine import RECIPES
+    from mltrain.ml.transforms import AUGMENTATIONS
+
+    if arch_required:
+        parser.add_argument("--arch", required=True, choices=ARCHITECTURES)
+    parser.add_argument("--data", required=True, help="folder of class folders, or a CSV manifest")
+    parser.add_argument("--recipe", default="reference", choices=sorted(RECIPES))
+    parser.add_argument("--epochs", type=int)
+    parser.add_argument("--batch-size", type=int)
+    parser.add_argument("--lr", type=float, help="learning rate (backbone)")
+    parser.add_argument("--head-lr", type=float)
+    parser.add_argument("--input-size", type=int)
+    parser.add_argument("--augment", choices=AUGMENTATIONS)
+    parser.add_argument("--freeze-epochs", type=int, help="epochs that train only the new head")
+    parser.add_argument("--freeze-stem", type=int, help="first feature blocks kept frozen")
+    parser.add_argument("--epoch-samples", type=int, help="training images drawn per epoch")
+    parser.add_argument("--patience", type=int, help="early stopping patience (epochs)")
+    parser.add_argument("--seed", type=int)
+    parser.add_argument("--threads", type=int, help="torch CPU threads")
+    parser.add_argument("--device", default="cpu", help="cpu or cuda[:N]")
+    parser.add_argument(
+        "--normalisation", default="auto", choices=("auto", "imagenet", "half"),
+        help="auto: ImageNet mean/std with pretrained weights, else 0.5/0.5",
+    )  # fmt: skip
+    parser.add_argument("--split", help="reuse a saved split JSON")
+    parser.add_argument(
+        "--time-budget",
+        type=float,
+        metavar="MINUTES",
+        help="stop training after the epoch that would pass this many minutes (the cosine "
+        "schedule then follows the clock)",
+    )
+    parser.add_argument("--no-progress", action="store_true")
+
+
+def config_overrides(options: dict) -> dict:
+    budget = options.get("time_budget")
+    return {
+        "deadline": time.time() + budget * 60 if budget else None,
+        "epochs": options.get("epochs"),
+        "batch_size": options.get("batch_size"),
+        "lr": options.get("lr"),
+        "head_lr": options.get("head_lr"),
+        "input_size": options.get("input_size"),
+        "augment": options.get("augment"),
+        "freeze_epochs": options.get("freeze_epochs"),
+        "freeze_stem": options.get("freeze_stem"),
+        "epoch_samples": options.get("epoch_samples"),
+        "patience": options.get("patience"),
+        "seed": options.get("seed"),
+        "num_threads": options.get("threads"),
+        "device": options.get("device"),
+    }

@@ -1,0 +1,54 @@
+"""Evaluate a registered model version (or an artifact folder) on a data set."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+
+from mltrain.management.commands._common import command_errors
+
+
+class Command(BaseCommand):
+    help = "Evaluate a model version on the test part of its saved split (or all of --data)."
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("version", help="a registered version, or an artifact folder")
+        parser.add_argument("--data", required=True)
+        parser.add_argument("--part", default="test", choices=("train", "val", "test"))
+        parser.add_argument("--split", help="a split JSON (default: the one saved with the model)")
+        parser.add_argument("--backend", default="onnx", choices=("onnx", "torch"))
+        parser.add_argument("--output", help="write the metrics to this JSON file")
+
+    def handle(self, *args, **options) -> None:
+        from mltrain.ml.pipeline import evaluate_artifact
+        from mltrain.ml.report import per_class_table, summary_table
+        from mltrain.models import ModelVersion
+
+        found = ModelVersion.objects.filter(version=options["version"]).first()
+        if found is not None:
+            artifact = Path(found.path)
+        elif Path(options["version"]).is_dir():
+            artifact = Path(options["version"])
+        else:
+            raise CommandError(f"No model version or artifact folder {options['version']!r}.")
+        with command_errors():
+            metrics = evaluate_artifact(
+                artifact,
+                options["data"],
+                part=options["part"],
+                split_file=Path(options["split"]) if options["split"] else None,
+                backend=options["backend"],
+                log=self.stdout.write,
+            )
+        groups = {
+            "all": metrics,
+            **{f"photo: {k}": v for k, v in metrics.get("by_photo_type", {}).items()},
+        }
+        self.stdout.write(summary_table(groups))
+        self.stdout.write("")
+        self.stdout.write(per_class_table(metrics["per_class"]))
+        if options["output"]:
+            Path(options["output"]).write_text(json.dumps(metrics, indent=1), encoding="utf-8")
+            self.stdout.write(f"Metrics written to {options['output']}.")

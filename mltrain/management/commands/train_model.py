@@ -1,0 +1,94 @@
+"""Train one model, write its artifact under MODELS_DIR and register it as a model version."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
+
+from mltrain.management.commands._common import (
+    add_training_options,
+    command_errors,
+    config_overrides,
+)
+
+
+class Command(BaseCommand):
+    help = "Train a model (reference recipe by default) and register its artifact."
+
+    def add_arguments(self, parser) -> None:
+        add_training_options(parser)
+        parser.add_argument(
+            "--weights", default="none", help="imagenet, a path to a state dict, or none"
+        )
+        parser.add_argument("--name", help="version name (default: <arch>-<timestamp>)")
+        parser.add_argument("--output", help="folder for artifacts (default: MODELS_DIR)")
+        parser.add_argument("--resume", action="store_true", help="continue the run called --name")
+        parser.add_argument("--activate", action="store_true", help="serve it once trained")
+
+    def handle(self, *args, **options) -> None:
+        from mltrain import services
+        from mltrain.ml.architectures import build_model
+        from mltrain.ml.data import load_dataset
+        from mltrain.ml.engine import recipe_config, resolve_device
+        from mltrain.ml.pipeline import run_training
+        from mltrain.models import TrainingRun
+
+        arch = options["arch"]
+        if options["resume"] and not options["name"]:
+            raise CommandError("--resume needs the --name of the run to continue.")
+        version = options["name"] or f"{arch.replace('_', '-')}-{timezone.now():%Y%m%d-%H%M%S}"
+        output = Path(options["output"] or settings.MODELS_DIR)
+        with command_errors():
+            # Everything that bad input can break is checked before a run is recorded.
+            config = recipe_config(options["recipe"], arch=arch, **config_overrides(options))
+            resolve_device(config.device)
+            if (output / version).exists():
+                raise CommandError(f"{output / version} already exists; choose another --name.")
+            model = build_model(arch, weights=options["weights"])
+            self.stdout.write(f"Reading {options['data']} ...")
+            listing = load_dataset(options["data"])
+            run = None
+            if options["resume"]:
+                run = TrainingRun.objects.filter(version=version).first()
+            if run is None:
+                run = services.start_training_run(
+                    arch=arch,
+                    recipe=options["recipe"],
+                    weights=str(options["weights"]),
+                    data_path=str(options["data"]),
+                    version=version,
+                    options=config.to_dict(),
+                )
+            elif run.status != TrainingRun.Status.RUNNING:
+                run.status = TrainingRun.Status.RUNNING
+                run.error = ""
+                run.save(update_fields=["status", "error"])
+            services.train_model_version(
+                run=run,
+                activate=options["activate"],
+                train=lambda: run_training(
+                    options["data"],
+                    output_root=output,
+                    version=version,
+                    config=config,
+                    weights=options["weights"],
+                    recipe=options["recipe"],
+                    normalisation=options["normalisation"],
+                    split_file=Path(options["split"]) if options["split"] else None,
+                    resume=options["resume"],
+                    log=self.stdout.write,
+                    progress=not options["no_progress"],
+                    model=model,
+                    listing=listing,
+                ),
+            )
+        run.refresh_from_db()
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Model version {version} registered"
+                f"{' and active' if options['activate'] else ''}: {run.metrics}"
+            )
+        )

@@ -1,0 +1,343 @@
+"""Whole runs: data -> split -> train -> calibrate -> evaluate -> artifact. No Django here.
+
+``run_training`` is what ``manage.py train_model`` calls; ``evaluate_artifact`` is
+``evaluate_model``. Both report through a ``log`` callable.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import statistics
+import tempfile
+import time
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+from torch import nn
+
+from . import plots
+from .architectures import build_model, count_parameters
+from .artifacts import ArtifactError, ModelManifest, export_onnx, write_artifact
+from .calibration import expected_calibration_error, fit_temperature, reliability_bins, softmax
+from .classes import CLASS_KEYS
+from .data import DatasetListing, ImageDataset, ImageRecord, load_dataset
+from .engine import TrainConfig, TrainResult, predict_logits, resolve_device, train
+from .metrics import evaluate
+from .preprocess import HALF_MEAN, HALF_STD, IMAGENET_MEAN, IMAGENET_STD, preprocess
+from .report import render_report
+from .split import apply_split, load_split, make_split, save_split
+from .transforms import EvalTransform, train_transform
+
+Log = Callable[[str], None]
+
+
+@dataclass
+class RunOutcome:
+    manifest: ModelManifest
+    metrics: dict
+    result: TrainResult
+    listing: DatasetListing
+    split: dict = field(default_factory=dict)
+
+
+def normalisation_for(weights: str | Path | None, choice: str = "auto") -> tuple[tuple, tuple]:
+    """``auto``: ImageNet mean/std when starting from pretrained weights, else 0.5/0.5."""
+    if choice == "imagenet" or (choice == "auto" and weights not in (None, "none")):
+        return IMAGENET_MEAN, IMAGENET_STD
+    if choice in ("half", "auto"):
+        return HALF_MEAN, HALF_STD
+    raise ValueError(f"Unknown normalisation {choice!r}; use auto, imagenet or half.")
+
+
+def latency_ms(run_one: Callable[[], object], repeats: int = 50) -> float:
+    """Median wall time of ``run_one`` over ``repeats`` calls after two warm-up calls."""
+    for _ in range(2):
+        run_one()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        run_one()
+        times.append((time.perf_counter() - start) * 1000)
+    return round(statistics.median(times), 2)
+
+
+def measure_latency(model: nn.Module, input_size: int, threads: int, repeats: int = 50) -> dict:
+    import onnxruntime as ort
+
+    model = model.eval().to("cpu").to(memory_format=torch.contiguous_format)
+    x = torch.rand(1, 3, input_size, input_size)
+    with torch.no_grad():
+        torch_ms = latency_ms(lambda: model(x), repeats)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "m.onnx"
+        export_onnx(model, path, input_size)
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads
+        session = ort.InferenceSession(
+            str(path), sess_options=options, providers=["CPUExecutionProvider"]
+        )
+        arr = x.numpy()
+        onnx_ms = latency_ms(lambda: session.run(None, {"image": arr}), repeats)
+        onnx_mb = round(path.stat().st_size / 1e6, 2)
+    return {
+        "torch": torch_ms,
+        "onnx": onnx_ms,
+        "threads": threads,
+        "batch": 1,
+        "repeats": repeats,
+        "onnx_size_mb": onnx_mb,
+    }
+
+
+def _tags(records: list[ImageRecord]) -> tuple[list[str] | None, list[str] | None]:
+    if not any(r.source for r in records):
+        return None, None
+    return [r.source for r in records], [r.photo_type for r in records]
+
+
+def _parity_batch(
+    records: list[ImageRecord], input_size: int, mean, std, n: int = 16
+) -> np.ndarray:
+    # Spread over the classes so the check covers varied outputs.
+    chosen = sorted(records, key=lambda r: (zlib.crc32(r.group_id.encode()) % 997, r.label))[:n]
+    arrays = []
+    for r in chosen:
+        with Image.open(r.path) as image:
+            arrays.append(preprocess(image, input_size=input_size, mean=mean, std=std))
+    return np.stack(arrays)
+
+
+def run_training(
+    data: Path | str,
+    *,
+    output_root: Path,
+    version: str,
+    config: TrainConfig,
+    weights: str | Path | None = "none",
+    recipe: str = "reference",
+    normalisation: str = "auto",
+    work_dir: Path | None = None,
+    split_file: Path | None = None,
+    resume: bool = False,
+    log: Log = print,
+    progress: bool = True,
+    latency_repeats: int = 50,
+    check_images: bool = True,
+    model: nn.Module | None = None,
+    listing: DatasetListing | None = None,
+) -> RunOutcome:
+    """Train one model and write its artifact to ``output_root/version``.
+
+    ``work_dir`` holds the checkpoint and the split while training (``--resume`` reads them).
+    ``model`` and ``listing`` may come from the caller, who built them to fail fast before
+    recording a run; bad input fails here before the work folder is created.
+    """
+    target = Path(output_root) / version
+    if target.exists():
+        raise ArtifactError(f"{target} already exists; choose another version name.")
+    resolve_device(config.device)
+    if model is None:
+        model = build_model(config.arch, num_classes=len(CLASS_KEYS), weights=weights)
+    if listing is None:
+        log(f"Reading {data} ...")
+        listing = load_dataset(data, check=check_images)
+    for path, reason in listing.skipped:
+        log(f"skipped {path}: {reason}")
+    log(
+        f"{len(listing.records)} images ({listing.layout}), {len(listing.skipped)} skipped; "
+        f"per class {listing.class_counts()}"
+    )
+    work = Path(work_dir) if work_dir else Path(output_root) / f".work-{version}"
+    work.mkdir(parents=True, exist_ok=True)
+    split_path = work / "split.json"
+    if split_file is not None:
+        split = load_split(split_file)
+    elif resume and split_path.exists():
+        split = load_split(split_path)
+    else:
+        split = make_split(listing, seed=config.seed)
+    save_split(split, split_path)
+    parts = apply_split(listing, split)
+    log("split: " + ", ".join(f"{k} {len(v)}" for k, v in parts.items()))
+    if len({r.label for r in parts["train"]}) < 2:
+        raise ArtifactError("The training split has fewer than two classes.")
+
+    mean, std = normalisation_for(weights, normalisation)
+    config.mean, config.std = tuple(mean), tuple(std)
+    eval_tf = EvalTransform(config.input_size, mean, std)
+    train_set = ImageDataset(
+        parts["train"], train_transform(config.augment, config.input_size, mean, std)
+    )
+    val_set = ImageDataset(parts["val"], eval_tf)
+    test_set = ImageDataset(parts["test"], eval_tf)
+
+    result = train(
+        model,
+        train_set,
+        val_set,
+        config,
+        checkpoint=work / "checkpoint.pt",
+        resume=resume,
+        log=log,
+        progress=progress,
+    )
+    log(f"Best epoch {result.best_epoch}; calibrating on validation and evaluating on test ...")
+    val_logits = predict_logits(model, val_set, config=config, desc="val" if progress else None)
+    test_logits = predict_logits(model, test_set, config=config, desc="test" if progress else None)
+    val_labels = np.asarray(val_set.labels)
+    test_labels = np.asarray(test_set.labels)
+    temperature = fit_temperature(val_logits, val_labels)
+    test_raw, test_cal = softmax(test_logits, 1.0), softmax(test_logits, temperature)
+    sources, photo_types = _tags(parts["test"])
+    test_metrics = evaluate(test_cal, test_labels, sources=sources, photo_types=photo_types)
+    val_sources, val_types = _tags(parts["val"])
+    val_metrics = evaluate(
+        softmax(val_logits, temperature), val_labels, sources=val_sources, photo_types=val_types
+    )
+    model_cpu = model.eval().to("cpu").to(memory_format=torch.contiguous_format)
+    buffer = io.BytesIO()
+    torch.save(model_cpu.state_dict(), buffer)
+    threads = config.num_threads or torch.get_num_threads()
+    latency: dict = {"onnx_size_mb": None}
+    if latency_repeats > 0:
+        latency = measure_latency(model_cpu, config.input_size, threads, latency_repeats)
+    metrics = {
+        "test": test_metrics,
+        "val": val_metrics,
+        "calibration": {
+            "temperature": round(temperature, 4),
+            "test_ece_before": round(expected_calibration_error(test_raw, test_labels), 4),
+            "test_ece_after": round(expected_calibration_error(test_cal, test_labels), 4),
+            "val_ece_before": round(expected_calibration_error(softmax(val_logits), val_labels), 4),
+            "val_ece_after": round(
+                expected_calibration_error(softmax(val_logits, temperature), val_labels), 4
+            ),
+        },
+        "split": {
+            "method": split.get("method"),
+            "seed": split.get("seed"),
+            **{k: len(v) for k, v in parts.items()},
+        },
+        "skipped_images": [{"path": p, "reason": r} for p, r in listing.skipped],
+        "parameters": count_parameters(model_cpu),
+        "model_size_mb": round(len(buffer.getvalue()) / 1e6, 2),
+        "onnx_size_mb": latency.pop("onnx_size_mb"),
+        "latency_ms": latency,
+        "training": {
+            "recipe": recipe,
+            "config": {**config.to_dict(), "deadline": None},
+            "history": result.history,
+            "best_epoch": result.best_epoch,
+            "stopped_early": result.stopped_early,
+            "seconds": round(result.seconds, 1),
+            "images_per_second": round(result.images_per_second, 2),
+            "precision": result.precision,
+            "torch_threads": torch.get_num_threads(),
+        },
+    }
+    summary = {
+        k: test_metrics.get(k)
+        for k in (
+            "accuracy",
+            "balanced_accuracy",
+            "macro_f1",
+            "top3_accuracy",
+            "macro_roc_auc",
+            "ece",
+        )
+    }
+    clinical = test_metrics.get("by_photo_type", {}).get("clinical")
+    if clinical:
+        summary["clinical_accuracy"] = clinical.get("accuracy")
+        summary["clinical_balanced_accuracy"] = clinical.get("balanced_accuracy")
+        summary["clinical_melanoma_recall"] = test_metrics.get("clinical_melanoma_recall")
+    manifest = {
+        "version": version,
+        "arch": config.arch,
+        "class_keys": list(CLASS_KEYS),
+        "input_size": config.input_size,
+        "mean": list(mean),
+        "std": list(std),
+        "temperature": round(temperature, 6),
+        "data_fingerprint": listing.fingerprint(),
+        "metrics": summary,
+        "weights": str(weights),
+        "recipe": recipe,
+        "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "framework": {"torch": torch.__version__},
+    }
+    bins_before = reliability_bins(test_raw, test_labels)
+    bins_after = reliability_bins(test_cal, test_labels)
+    pngs = {
+        "confusion_matrix.png": plots.confusion_matrix_png(
+            test_metrics["confusion_matrix"], CLASS_KEYS
+        ),
+        "training_curves.png": plots.training_curves_png(result.history),
+        "reliability.png": plots.reliability_png(bins_before, bins_after, temperature),
+    }
+    report = render_report(manifest, metrics)
+    parity = _parity_batch(parts["test"] or parts["val"], config.input_size, mean, std)
+    saved = write_artifact(
+        target,
+        manifest=manifest,
+        model=model_cpu,
+        metrics=metrics,
+        report_md=report,
+        plots=pngs,
+        parity_batch=parity,
+        extra_files={"split.json": json.dumps(split, indent=0).encode()},
+    )
+    log(
+        f"Artifact written to {target} (test accuracy {summary['accuracy']}, "
+        f"balanced {summary['balanced_accuracy']})."
+    )
+    return RunOutcome(manifest=saved, metrics=metrics, result=result, listing=listing, split=split)
+
+
+def evaluate_artifact(
+    artifact_dir: Path | str,
+    data: Path | str,
+    *,
+    part: str = "test",
+    split_file: Path | None = None,
+    backend: str = "onnx",
+    batch_size: int = 32,
+    log: Log = print,
+) -> dict:
+    """Evaluate a saved artifact on ``part`` of its own saved split (or ``split_file``); with no
+    split available, on all images of ``data``."""
+    from .predictors import load_predictor
+
+    predictor = load_predictor(artifact_dir, backend=backend)
+    manifest = predictor.manifest
+    listing = load_dataset(data)
+    split_path = split_file or manifest.file("split.json")
+    if Path(split_path).is_file():
+        records = apply_split(listing, load_split(Path(split_path)))[part]
+    else:
+        log("No split saved with the artifact: evaluating on every image.")
+        records = listing.records
+    probs = []
+    for start in range(0, len(records), batch_size):
+        batch = []
+        for r in records[start : start + batch_size]:
+            with Image.open(r.path) as image:
+                batch.append(
+                    preprocess(
+                        image, input_size=manifest.input_size, mean=manifest.mean, std=manifest.std
+                    )
+                )
+        probs.append(predictor.predict_proba(np.stack(batch)))
+    all_probs = np.concatenate(probs) if probs else np.zeros((0, len(CLASS_KEYS)), dtype=np.float32)
+    sources, photo_types = _tags(records)
+    result = evaluate(
+        all_probs, [r.label for r in records], sources=sources, photo_types=photo_types
+    )
+    result["skipped_images"] = [{"path": p, "reason": r} for p, r in listing.skipped]
+    return result
