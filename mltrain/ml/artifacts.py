@@ -16,10 +16,12 @@ import shutil
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
-from torch import nn
+
+if TYPE_CHECKING:
+    from torch import nn
 
 FORMAT = "skinsite-model/1"
 REQUIRED = (
@@ -134,6 +136,8 @@ def verify_files(manifest: ModelManifest) -> None:
 
 def export_onnx(model: nn.Module, path: Path, input_size: int) -> None:
     """Export with a dynamic batch dimension (input ``image``, output ``logits``)."""
+    import torch  # here, not at import: Django processes must not load torch
+
     model = model.eval().to("cpu").to(memory_format=torch.contiguous_format)
     dummy = torch.zeros(1, 3, input_size, input_size)
     torch.onnx.export(
@@ -159,6 +163,7 @@ def check_onnx_parity(
     """Run ``batch`` through PyTorch and ONNX Runtime: the top-3 classes must be equal and the
     probabilities within ``atol``. Raises ``ArtifactError`` otherwise."""
     import onnxruntime as ort
+    import torch  # here, not at import: Django processes must not load torch
 
     from .calibration import softmax
 
@@ -200,6 +205,8 @@ def write_artifact(
     ``resize`` are filled in here. With ``parity_batch`` the ONNX export is checked against
     PyTorch before anything is moved into place.
     """
+    import torch  # here, not at import: Django processes must not load torch
+
     directory = Path(directory)
     if directory.exists() and not overwrite:
         raise ArtifactError(f"{directory} already exists; model versions are never overwritten.")
