@@ -308,8 +308,9 @@ def _shrink(img: Image.Image, max_side: int) -> Image.Image:
 
 def _encode_jpeg(img: Image.Image, quality: int) -> bytes:
     out = io.BytesIO()
-    # No exif=, icc_profile= or comment: the stored file carries pixels only.
-    img.save(out, format="JPEG", quality=quality)
+    # No exif=, icc_profile= or comment: the stored file carries pixels only. Full-resolution
+    # chroma (4:4:4): halving it shifted the model's top-3 on small clinical photos.
+    img.save(out, format="JPEG", quality=quality, subsampling=0)
     return out.getvalue()
 
 

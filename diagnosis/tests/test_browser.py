@@ -127,7 +127,7 @@ def test_a_person_uploads_a_photo_with_a_preview_and_watches_the_result_arrive(
     driver.find_element(By.CSS_SELECTOR, "form[data-upload-form] button[type=submit]").click()
 
     wait_for_result(driver)
-    top = driver.find_element(By.CSS_SELECTOR, "#diagnosis-result h2 a")
+    top = driver.find_element(By.CSS_SELECTOR, "#diagnosis-result [data-top-class] a")
     assert top.get_attribute("href").startswith(live_server.url + "/diseases/")
     assert len(driver.find_elements(By.CSS_SELECTOR, "progress.diagnosis-bar")) == 3
     assert csp_errors(driver) == []

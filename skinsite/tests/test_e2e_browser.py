@@ -320,7 +320,7 @@ def check_top3(browser: Browser, email: str, public_id: str) -> str:
     assert row["status"] == "succeeded" and row["attempts"] == 1
     assert keys == [p["key"] for p in row["predictions"]]
     names = disease_names(stack)
-    heading = browser.find("#diagnosis-result h2").text
+    heading = browser.find("#diagnosis-result [data-top-class]").text
     assert names[keys[0]]["en"] in heading
     assert "This is not a diagnosis" in browser.find("#diagnosis-result .diagnosis-disclaimer").text
     return str(keys[0])
@@ -329,7 +329,7 @@ def check_top3(browser: Browser, email: str, public_id: str) -> str:
 def follow_disease_link(browser: Browser, key: str) -> None:
     name = disease_names(browser.stack)[key]
     with browser.step("disease-page"):
-        link = browser.find("#diagnosis-result h2 a")
+        link = browser.find("#diagnosis-result [data-top-class] a")
         assert link.text.strip() == name["en"]
         browser.click(link)
         browser.wait(
