@@ -29,16 +29,6 @@ from bench.artifact import ArtifactChoice, test_records
 from bench.common import BenchResult, Table, alternate, rnd, summarise
 from bench.photos import PHONE_SIZE, phone_jpeg, small_jpeg
 
-_ORIENT = {
-    2: Image.Transpose.FLIP_LEFT_RIGHT,
-    3: Image.Transpose.ROTATE_180,
-    4: Image.Transpose.FLIP_TOP_BOTTOM,
-    5: Image.Transpose.TRANSPOSE,
-    6: Image.Transpose.ROTATE_270,
-    7: Image.Transpose.TRANSVERSE,
-    8: Image.Transpose.ROTATE_90,
-}
-
 
 @dataclass(frozen=True)
 class PreprocessConfig:
@@ -80,12 +70,14 @@ class Paths:
             return self._pre(ImageOps.exif_transpose(image))
 
     def fast(self, data: bytes) -> np.ndarray:
+        from diagnosis.imaging import ORIENTATION_TRANSPOSE
+
         with Image.open(io.BytesIO(data)) as image:
             image.draft("RGB", (self.size, self.size))
             orientation = image.getexif().get(0x0112, 1)
             rgb = image.convert("RGB").resize((self.size, self.size), Image.Resampling.BILINEAR)
-        if orientation in _ORIENT:
-            rgb = rgb.transpose(_ORIENT[orientation])
+        if orientation in ORIENTATION_TRANSPOSE:
+            rgb = rgb.transpose(ORIENTATION_TRANSPOSE[orientation])
         chw = np.asarray(rgb).transpose(2, 0, 1)
         out = np.empty(chw.shape, dtype=np.float32)
         np.multiply(chw, self.scale, out=out)

@@ -52,7 +52,7 @@ ACCEPTED_FORMATS: Final = ("JPEG", "PNG", "WEBP", "HEIF", "GIF")
 _ANIMATABLE_FORMATS: Final = frozenset({"GIF", "PNG", "WEBP"})
 
 #: What Pillow's decoders raise on hostile or damaged input (found by the fuzz test).
-_DECODE_ERRORS: Final = (
+DECODE_ERRORS: Final = (
     OSError,
     SyntaxError,
     ValueError,
@@ -67,7 +67,7 @@ _DECODE_ERRORS: Final = (
     MemoryError,
 )
 
-_ORIENTATION_TRANSPOSE: Final = {
+ORIENTATION_TRANSPOSE: Final = {
     2: Image.Transpose.FLIP_LEFT_RIGHT,
     3: Image.Transpose.ROTATE_180,
     4: Image.Transpose.FLIP_TOP_BOTTOM,
@@ -152,7 +152,7 @@ def validate_image(
         raise _unsupported() from exc
     except Image.DecompressionBombError as exc:
         raise _too_many_pixels(limits) from exc
-    except _DECODE_ERRORS as exc:
+    except DECODE_ERRORS as exc:
         raise _corrupt() from exc
 
     with img:
@@ -163,7 +163,7 @@ def validate_image(
             picture = _decode(img, limits)
         except Image.DecompressionBombError as exc:
             raise _too_many_pixels(limits) from exc
-        except _DECODE_ERRORS as exc:
+        except DECODE_ERRORS as exc:
             raise _corrupt() from exc
 
     content = _encode_jpeg(picture, limits.jpeg_quality)
@@ -233,7 +233,7 @@ def _decode(img: Image.Image, limits: ImageLimits) -> Image.Image:
     # Shrink before the colour conversion: it then works on a quarter of the pixels or fewer.
     picture = _shrink(_flatten(img), limits.stored_max_side)
     picture = _to_rgb(picture, icc if isinstance(icc, bytes) and icc else None)
-    transpose = _ORIENTATION_TRANSPOSE.get(orientation)
+    transpose = ORIENTATION_TRANSPOSE.get(orientation)
     if transpose is not None:
         picture = picture.transpose(transpose)
     # Closing the opened file also frees its pixels; hand back an image of our own.
@@ -256,7 +256,7 @@ def _draft_reduction(size: tuple[int, int], max_side: int) -> int:
 def _orientation(img: Image.Image) -> int:
     try:
         value = img.getexif().get(ExifTags.Base.Orientation, 1)
-    except _DECODE_ERRORS:
+    except DECODE_ERRORS:
         # A damaged EXIF block is no reason to refuse the photo; it only loses its rotation.
         return 1
     return value if isinstance(value, int) else 1
@@ -291,7 +291,7 @@ def _to_srgb(img: Image.Image, icc: bytes) -> Image.Image | None:
     try:
         profile = ImageCms.ImageCmsProfile(io.BytesIO(icc))
         result = ImageCms.profileToProfile(img, profile, _SRGB_PROFILE, outputMode="RGB")
-    except (ImageCms.PyCMSError, *_DECODE_ERRORS):
+    except (ImageCms.PyCMSError, *DECODE_ERRORS):
         # An unusable or mismatched profile: fall back to Pillow's plain conversion.
         return None
     return result

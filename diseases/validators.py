@@ -9,15 +9,15 @@ when a shared validator exists it can be swapped in by changing ``DiseaseImage.i
 
 from __future__ import annotations
 
-import struct
-import zlib
 from typing import IO, Any, Final
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext_lazy as _
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
+
+from diagnosis.imaging import DECODE_ERRORS
 
 #: Formats a browser shows everywhere. The type comes from decoding the bytes, never from the
 #: file name or the content type the browser sent.
@@ -25,20 +25,9 @@ ACCEPTED_FORMATS: Final = ("JPEG", "PNG", "WEBP")
 EXTENSIONS: Final = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp"}
 CONTENT_TYPES: Final = {"jpg": "image/jpeg", "png": "image/png", "webp": "image/webp"}
 
-#: What Pillow raises on damaged or hostile files.
-_DECODE_ERRORS: Final = (
-    UnidentifiedImageError,
-    OSError,
-    SyntaxError,
-    ValueError,
-    EOFError,
-    IndexError,
-    KeyError,
-    TypeError,
-    struct.error,
-    zlib.error,
-    Image.DecompressionBombError,
-)
+#: What Pillow raises on damaged or hostile files: the upload validator's list (found by its
+#: fuzz test), plus the decompression-bomb error this module lets Pillow raise.
+_DECODE_ERRORS: Final = (*DECODE_ERRORS, Image.DecompressionBombError)
 
 
 def _limits() -> tuple[int, int, int]:
