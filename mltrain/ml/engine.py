@@ -55,7 +55,7 @@ class TrainConfig:
     warmup_steps: int = 0
     label_smoothing: float = 0.0
     class_weighting: str = "balanced"  # balanced | sqrt | none  (loss weights)
-    sampling: str = "shuffle"  # shuffle | balanced_sqrt (class and photo-type aware, see below)
+    sampling: str = "shuffle"  # shuffle | balanced_sqrt (class and photo-type aware) | class_sqrt
     augment: str = "reference"  # reference | strong | none
     input_size: int = 224
     mean: tuple[float, float, float] = (0.5, 0.5, 0.5)
@@ -159,13 +159,17 @@ def cpu_bf16_supported() -> bool:
     return "avx512_bf16" in flags or "amx_bf16" in flags
 
 
-def sample_weights(dataset: ImageDataset) -> np.ndarray:
+def sample_weights(dataset: ImageDataset, *, by_photo_type: bool = True) -> np.ndarray:
     """Per-image sampling weights: each class gets a share proportional to the square root of its
     size, and inside a class each photo type (dermoscopic, clinical) a share proportional to the
     square root of its count. Clinical melanoma thus goes from about 11% to 24% of melanoma draws,
-    which counters the "dermoscope look means melanoma/nevus" shortcut."""
+    which counters the "dermoscope look means melanoma/nevus" shortcut. ``by_photo_type=False``
+    (the ``class_sqrt`` sampling) balances classes only, for measuring what the second part adds."""
     labels = np.array([r.label for r in dataset.records])
-    types = np.array([r.photo_type for r in dataset.records])
+    if by_photo_type:
+        types = np.array([r.photo_type for r in dataset.records])
+    else:
+        types = np.array(["any"] * len(labels))
     weights = np.zeros(len(labels), dtype=np.float64)
     for c in np.unique(labels):
         in_class = labels == c
@@ -198,12 +202,19 @@ def _loader(
         num_workers=config.num_workers,
         generator=generator,
         drop_last=False,
+        # Page-locked batches let the copy to a GPU overlap the next batch's loading.
+        pin_memory=config.device.startswith("cuda"),
     )
+
+
+def _cuda_dtype() -> torch.dtype:
+    """bf16 where the GPU has it (Ampere and later: no loss scaling needed), else fp16."""
+    return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
 
 
 def _autocast(device: torch.device, config: TrainConfig):
     if device.type == "cuda":
-        return torch.autocast("cuda", dtype=torch.float16)
+        return torch.autocast("cuda", dtype=_cuda_dtype())
     if cpu_bf16_supported():
         return torch.autocast("cpu", dtype=torch.bfloat16)
     return contextlib.nullcontext()
@@ -315,7 +326,8 @@ def train(
     else:
         raise TrainingError(f"Unknown scheduler {config.scheduler!r}.")
 
-    scaler = torch.amp.GradScaler("cuda") if device.type == "cuda" else None
+    fp16 = device.type == "cuda" and _cuda_dtype() == torch.float16
+    scaler = torch.amp.GradScaler("cuda") if fp16 else None
     result = TrainResult(model=model, precision=_precision_name(device))
     best_state = copy.deepcopy(model.state_dict())
     bad_epochs = 0
@@ -349,9 +361,10 @@ def train(
         epoch_start = time.monotonic()
         generator = _seed_everything(config.seed + epoch)
         sampler: torch.utils.data.Sampler[int] | None
-        if config.sampling == "balanced_sqrt":
+        if config.sampling in ("balanced_sqrt", "class_sqrt"):
+            by_type = config.sampling == "balanced_sqrt"
             sampler = WeightedRandomSampler(
-                sample_weights(train_set).tolist(),
+                sample_weights(train_set, by_photo_type=by_type).tolist(),
                 epoch_samples,
                 replacement=True,
                 generator=generator,
@@ -386,8 +399,8 @@ def train(
             mininterval=1 if sys.stderr.isatty() else 30,
         )
         for images, labels in bar:
-            images = images.to(device).contiguous(memory_format=memory_format)
-            labels = labels.to(device)
+            images = images.to(device, non_blocking=True).contiguous(memory_format=memory_format)
+            labels = labels.to(device, non_blocking=True)
             optimiser.zero_grad(set_to_none=True)
             with _autocast(device, config):
                 loss = criterion(model(images), labels)
@@ -467,7 +480,7 @@ def train(
 
 def _precision_name(device: torch.device) -> str:
     if device.type == "cuda":
-        return "float16 autocast (CUDA)"
+        return f"{'bfloat16' if _cuda_dtype() == torch.bfloat16 else 'float16'} autocast (CUDA)"
     return "bfloat16 autocast (CPU)" if cpu_bf16_supported() else "float32 (no native bf16)"
 
 

@@ -131,12 +131,17 @@ def run_training(
     check_images: bool = True,
     model: nn.Module | None = None,
     listing: DatasetListing | None = None,
+    trained: dict | None = None,
 ) -> RunOutcome:
     """Train one model and write its artifact to ``output_root/version``.
 
     ``work_dir`` holds the checkpoint and the split while training (``--resume`` reads them).
     ``model`` and ``listing`` may come from the caller, who built them to fail fast before
     recording a run; bad input fails here before the work folder is created.
+
+    ``trained`` is a trained state (see ``load_trained_state``) from another machine: ``model``
+    already holds its weights, training is skipped, and calibration, evaluation and export run
+    here on this machine's copy of the data.
     """
     target = Path(output_root) / version
     if target.exists():
@@ -158,6 +163,8 @@ def run_training(
     split_path = work / "split.json"
     if split_file is not None:
         split = load_split(split_file)
+    elif trained is not None and trained.get("split"):
+        split = trained["split"]
     elif resume and split_path.exists():
         split = load_split(split_path)
     else:
@@ -168,8 +175,11 @@ def run_training(
     if len({r.label for r in parts["train"]}) < 2:
         raise ArtifactError("The training split has fewer than two classes.")
 
-    mean, std = normalisation_for(weights, normalisation)
-    config.mean, config.std = tuple(mean), tuple(std)
+    if trained is None:
+        mean, std = normalisation_for(weights, normalisation)
+        config.mean, config.std = tuple(mean), tuple(std)
+    else:
+        mean, std = config.mean, config.std  # what the weights were trained with
     eval_tf = EvalTransform(config.input_size, mean, std)
     train_set = ImageDataset(
         parts["train"], train_transform(config.augment, config.input_size, mean, std)
@@ -177,16 +187,29 @@ def run_training(
     val_set = ImageDataset(parts["val"], eval_tf)
     test_set = ImageDataset(parts["test"], eval_tf)
 
-    result = train(
-        model,
-        train_set,
-        val_set,
-        config,
-        checkpoint=work / "checkpoint.pt",
-        resume=resume,
-        log=log,
-        progress=progress,
-    )
+    if trained is None:
+        result = train(
+            model,
+            train_set,
+            val_set,
+            config,
+            checkpoint=work / "checkpoint.pt",
+            resume=resume,
+            log=log,
+            progress=progress,
+        )
+    else:
+        record = trained["training"]
+        result = TrainResult(
+            model=model.to(resolve_device(config.device)),
+            history=list(record["history"]),
+            best_epoch=int(record["best_epoch"]),
+            stopped_early=bool(record.get("stopped_early", False)),
+            seconds=float(record["seconds"]),
+            images_per_second=float(record["images_per_second"]),
+            precision=f"{record['precision']} on {record.get('device', 'another machine')}",
+        )
+        log(f"Trained elsewhere ({result.precision}); best epoch {result.best_epoch}.")
     log(f"Best epoch {result.best_epoch}; calibrating on validation and evaluating on test ...")
     val_logits = predict_logits(model, val_set, config=config, desc="val" if progress else None)
     test_logits = predict_logits(model, test_set, config=config, desc="test" if progress else None)
@@ -298,6 +321,23 @@ def run_training(
         f"balanced {summary['balanced_accuracy']})."
     )
     return RunOutcome(manifest=saved, metrics=metrics, result=result, listing=listing, split=split)
+
+
+TRAINED_STATE_FORMAT = "skinsite-trained-state/1"
+
+
+def load_trained_state(path: Path | str) -> dict:
+    """A file written by ``mltrain.ml.sweep`` (``save_state``): best weights, the training config
+    and record, and the split it was trained on."""
+    try:
+        state = torch.load(Path(path), map_location="cpu", weights_only=True)
+    except FileNotFoundError as exc:
+        raise ArtifactError(f"Trained state {path} does not exist.") from exc
+    except Exception as exc:
+        raise ArtifactError(f"{path} is not a loadable trained state: {exc}") from exc
+    if not isinstance(state, dict) or state.get("format") != TRAINED_STATE_FORMAT:
+        raise ArtifactError(f"{path} is not a trained state ({TRAINED_STATE_FORMAT}).")
+    return state
 
 
 def evaluate_artifact(

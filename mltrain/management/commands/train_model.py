@@ -27,13 +27,19 @@ class Command(BaseCommand):
         parser.add_argument("--output", help="folder for artifacts (default: MODELS_DIR)")
         parser.add_argument("--resume", action="store_true", help="continue the run called --name")
         parser.add_argument("--activate", action="store_true", help="serve it once trained")
+        parser.add_argument(
+            "--trained-state",
+            metavar="FILE",
+            help="skip training: package weights trained on another machine (a .pt written by "
+            "python -m mltrain.ml.sweep), calibrating and evaluating them on --data here",
+        )
 
     def handle(self, *args, **options) -> None:
         from mltrain import services
         from mltrain.ml.architectures import build_model
         from mltrain.ml.data import load_dataset
-        from mltrain.ml.engine import recipe_config, resolve_device
-        from mltrain.ml.pipeline import run_training
+        from mltrain.ml.engine import TrainConfig, recipe_config, resolve_device
+        from mltrain.ml.pipeline import load_trained_state, run_training
         from mltrain.models import TrainingRun
 
         arch = options["arch"]
@@ -43,11 +49,23 @@ class Command(BaseCommand):
         output = Path(options["output"] or settings.MODELS_DIR)
         with command_errors():
             # Everything that bad input can break is checked before a run is recorded.
-            config = recipe_config(options["recipe"], arch=arch, **config_overrides(options))
+            trained, weights, recipe = None, options["weights"], options["recipe"]
+            if options["trained_state"]:
+                trained = load_trained_state(options["trained_state"])
+                config = TrainConfig.from_dict(trained["config"])
+                config.device = options["device"]
+                if config.arch != arch:
+                    raise CommandError(
+                        f"{options['trained_state']} holds a {config.arch} model, not {arch}."
+                    )
+                weights, recipe = str(trained["weights"]), str(trained["recipe"])
+                model = build_model(arch, weights=options["trained_state"])
+            else:
+                config = recipe_config(recipe, arch=arch, **config_overrides(options))
+                model = build_model(arch, weights=weights)
             resolve_device(config.device)
             if (output / version).exists():
                 raise CommandError(f"{output / version} already exists; choose another --name.")
-            model = build_model(arch, weights=options["weights"])
             self.stdout.write(f"Reading {options['data']} ...")
             listing = load_dataset(options["data"])
             run = None
@@ -56,8 +74,8 @@ class Command(BaseCommand):
             if run is None:
                 run = services.start_training_run(
                     arch=arch,
-                    recipe=options["recipe"],
-                    weights=str(options["weights"]),
+                    recipe=recipe,
+                    weights=str(weights),
                     data_path=str(options["data"]),
                     version=version,
                     options=config.to_dict(),
@@ -74,8 +92,8 @@ class Command(BaseCommand):
                     output_root=output,
                     version=version,
                     config=config,
-                    weights=options["weights"],
-                    recipe=options["recipe"],
+                    weights=weights,
+                    recipe=recipe,
                     normalisation=options["normalisation"],
                     split_file=Path(options["split"]) if options["split"] else None,
                     resume=options["resume"],
@@ -83,6 +101,7 @@ class Command(BaseCommand):
                     progress=not options["no_progress"],
                     model=model,
                     listing=listing,
+                    trained=trained,
                 ),
             )
         run.refresh_from_db()

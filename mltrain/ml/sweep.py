@@ -1,0 +1,261 @@
+"""Several training runs on one saved split, each under a wall-clock budget, and one table.
+
+Pure PyTorch, no Django, so it runs on a GPU machine that has only this package, the data and a
+split file: ``python -m mltrain.ml.sweep --data DIR --split split.json --plan plan.json --out DIR``.
+The plan is a JSON list of runs::
+
+    [{"name": "mnv2-improved", "arch": "mobilenet_v2", "recipe": "improved",
+      "weights": "weights/mobilenet_v2_imagenet.pth", "budget_s": 180, "save_state": true,
+      "overrides": {"input_size": 224, "freeze_stem": 0}}]
+
+For each run it trains with early stopping on validation balanced accuracy, fits the temperature
+on validation, evaluates the test part (overall, clinical photographs, clinical melanoma recall)
+and rewrites ``sweep.json`` and ``sweep.md`` so a run cut short still leaves every finished row.
+``save_state`` writes ``<name>.pt``: the best weights and the training record, which
+``manage.py train_model --trained-state`` turns into an artifact on the original images.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+import traceback
+import warnings
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .architectures import build_model
+from .calibration import expected_calibration_error, fit_temperature, softmax
+from .data import ImageDataset, load_dataset
+from .engine import TrainConfig, predict_logits, recipe_config, train
+from .metrics import evaluate
+from .pipeline import TRAINED_STATE_FORMAT, normalisation_for
+from .split import apply_split, load_split
+from .transforms import EvalTransform, train_transform
+
+TABLE_COLUMNS = (
+    "name",
+    "arch",
+    "weights",
+    "input_size",
+    "epochs",
+    "best_epoch",
+    "seconds",
+    "train_images_per_second",
+    "val_balanced_accuracy",
+    "test_accuracy",
+    "test_balanced_accuracy",
+    "clinical_balanced_accuracy",
+    "clinical_melanoma_recall",
+    "test_ece",
+    "error",
+)
+
+
+def trained_state(
+    model: torch.nn.Module, config: TrainConfig, result, entry: dict, split: dict
+) -> dict:
+    """What ``train_model --trained-state`` needs: best weights, how they were trained and on
+    which split."""
+    return {
+        "format": TRAINED_STATE_FORMAT,
+        "split": split,
+        "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+        "config": {**config.to_dict(), "deadline": None, "device": "cpu", "num_workers": 0},
+        "recipe": entry.get("recipe", "reference"),
+        "weights": entry.get("weights", "none"),
+        "training": {
+            "history": result.history,
+            "best_epoch": result.best_epoch,
+            "stopped_early": result.stopped_early,
+            "seconds": round(result.seconds, 1),
+            "images_per_second": round(result.images_per_second, 2),
+            "precision": result.precision,
+            "device": torch.cuda.get_device_name(0) if torch.cuda.is_available() else "cpu",
+            "torch": str(torch.__version__),
+        },
+    }
+
+
+def run_one(
+    entry: dict, split: dict, parts: dict, *, device: str, workers: int, out: Path, log
+) -> dict:
+    weights = entry.get("weights", "none")
+    config = recipe_config(
+        entry.get("recipe", "reference"),
+        arch=entry["arch"],
+        device=device,
+        num_workers=workers,
+        **entry.get("overrides", {}),
+    )
+    config.mean, config.std = normalisation_for(weights, entry.get("normalisation", "auto"))
+    config.deadline = time.time() + float(entry["budget_s"])
+    model = build_model(config.arch, weights=weights)
+    eval_tf = EvalTransform(config.input_size, config.mean, config.std)
+    train_set = ImageDataset(
+        parts["train"], train_transform(config.augment, config.input_size, config.mean, config.std)
+    )
+    val_set = ImageDataset(parts["val"], eval_tf)
+    test_set = ImageDataset(parts["test"], eval_tf)
+    result = train(model, train_set, val_set, config, log=log, progress=False)
+    val_logits = predict_logits(model, val_set, config=config)
+    test_logits = predict_logits(model, test_set, config=config)
+    temperature = fit_temperature(val_logits, np.asarray(val_set.labels))
+    test_labels = np.asarray(test_set.labels)
+    probs = softmax(test_logits, temperature)
+    metrics = evaluate(
+        probs,
+        test_labels,
+        sources=[r.source for r in parts["test"]],
+        photo_types=[r.photo_type for r in parts["test"]],
+    )
+    clinical = metrics.get("by_photo_type", {}).get("clinical", {})
+    best = next((h for h in result.history if h["epoch"] == result.best_epoch), {})
+    row = {
+        "name": entry["name"],
+        "arch": config.arch,
+        "weights": "ImageNet" if weights not in (None, "none") else "scratch",
+        "input_size": config.input_size,
+        "epochs": len(result.history),
+        "best_epoch": result.best_epoch,
+        "seconds": round(result.seconds, 1),
+        "train_images_per_second": round(result.images_per_second, 1),
+        "val_balanced_accuracy": best.get("val_balanced_accuracy"),
+        "test_accuracy": metrics["accuracy"],
+        "test_balanced_accuracy": metrics["balanced_accuracy"],
+        "clinical_balanced_accuracy": clinical.get("balanced_accuracy"),
+        "clinical_melanoma_recall": metrics.get("clinical_melanoma_recall"),
+        "test_ece": round(expected_calibration_error(probs, test_labels), 4),
+        "temperature": round(temperature, 4),
+        "overrides": entry.get("overrides", {}),
+        "recipe": entry.get("recipe", "reference"),
+        "history": result.history,
+        "per_class_recall": {k: v["recall"] for k, v in metrics["per_class"].items()},
+        "clinical_per_class_recall": {
+            k: v["recall"] for k, v in clinical.get("per_class", {}).items()
+        },
+    }
+    if entry.get("save_state"):
+        state_path = out / f"{entry['name']}.pt"
+        partial = state_path.with_suffix(".part")
+        torch.save(trained_state(model, config, result, entry, split), partial)
+        partial.replace(state_path)
+    return row
+
+
+def _cell(value) -> str:
+    if value is None:
+        return "-"
+    return f"{value:.3f}" if isinstance(value, float) else str(value)
+
+
+def table_markdown(rows: list[dict]) -> str:
+    lines = ["| " + " | ".join(TABLE_COLUMNS) + " |", "|" + "---|" * len(TABLE_COLUMNS)]
+    lines += ["| " + " | ".join(_cell(r.get(c)) for c in TABLE_COLUMNS) + " |" for r in rows]
+    return "\n".join(lines) + "\n"
+
+
+# Seconds kept after each run's training for the validation and test passes and saving.
+EVALUATION_RESERVE_S = 20.0
+
+
+def run_sweep(
+    data: Path,
+    split_file: Path,
+    plan: list[dict],
+    out: Path,
+    *,
+    device: str,
+    workers: int,
+    total_s: float | None = None,
+) -> list[dict]:
+    """Run ``plan`` in order. With ``total_s``, budgets shrink (and runs are skipped) so the
+    whole sweep ends within that many seconds."""
+    stop_at = time.time() + total_s if total_s else None
+    out.mkdir(parents=True, exist_ok=True)
+    log_file = (out / "sweep.log").open("a", encoding="utf-8")
+
+    def log(line: str) -> None:
+        stamped = f"{time.strftime('%H:%M:%S')} {line}"
+        sys.stdout.write(stamped + "\n")
+        sys.stdout.flush()
+        log_file.write(stamped + "\n")
+        log_file.flush()
+
+    listing = load_dataset(data, check=False)
+    split = load_split(split_file)
+    parts = apply_split(listing, split)
+    log("split: " + ", ".join(f"{k} {len(v)}" for k, v in parts.items()))
+    if device.startswith("cuda"):
+        torch.backends.cudnn.benchmark = True
+        log(f"device: {torch.cuda.get_device_name(0)}, torch {torch.__version__}")
+    rows: list[dict] = []
+    for index, entry in enumerate(plan):
+        if stop_at is not None:
+            left = stop_at - time.time() - EVALUATION_RESERVE_S
+            if left < EVALUATION_RESERVE_S:
+                log(f"== {entry['name']}: skipped, {left:.0f} s left ==")
+                rows.append({"name": entry["name"], "arch": entry["arch"], "error": "no time left"})
+                _write_rows(out, rows)
+                continue
+            entry = {**entry, "budget_s": min(float(entry["budget_s"]), left)}
+        log(f"== {entry['name']} ({entry['arch']}, budget {entry['budget_s']:.0f} s) ==")
+        started = time.monotonic()
+        try:
+            row = run_one(entry, split, parts, device=device, workers=workers, out=out, log=log)
+        except Exception as exc:  # one failed run must not lose the others' rows
+            log(traceback.format_exc())
+            if index == 0:
+                raise  # the first run failing means the set-up is broken: stop early
+            row = {"name": entry["name"], "arch": entry["arch"], "error": repr(exc)[:300]}
+        row["wall_seconds"] = round(time.monotonic() - started, 1)
+        rows.append(row)
+        log(
+            f"{row['name']}: test acc {row.get('test_accuracy')}, balanced "
+            f"{row.get('test_balanced_accuracy')}, clinical balanced "
+            f"{row.get('clinical_balanced_accuracy')}, clinical melanoma recall "
+            f"{row.get('clinical_melanoma_recall')} ({row['wall_seconds']} s)"
+        )
+        _write_rows(out, rows)
+    return rows
+
+
+def _write_rows(out: Path, rows: list[dict]) -> None:
+    (out / "sweep.json").write_text(json.dumps(rows, indent=1), encoding="utf-8")
+    (out / "sweep.md").write_text(table_markdown(rows), encoding="utf-8")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--data", required=True, type=Path)
+    parser.add_argument("--split", required=True, type=Path)
+    parser.add_argument("--plan", required=True, type=Path)
+    parser.add_argument("--out", required=True, type=Path)
+    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    parser.add_argument("--workers", type=int, default=max(0, (os.cpu_count() or 1) - 1))
+    parser.add_argument("--only", nargs="*", help="names of the plan's runs to do")
+    parser.add_argument("--total-seconds", type=float, help="end the whole sweep within this")
+    args = parser.parse_args(argv)
+    # Small or skewed parts leave some classes unpredicted; scikit-learn warns on every metric.
+    warnings.filterwarnings("ignore", category=UserWarning, module="sklearn")
+    plan = json.loads(args.plan.read_text(encoding="utf-8"))
+    if args.only:
+        plan = [e for e in plan if e["name"] in args.only]
+    run_sweep(
+        args.data,
+        args.split,
+        plan,
+        args.out,
+        device=args.device,
+        workers=args.workers,
+        total_s=args.total_seconds,
+    )
+
+
+if __name__ == "__main__":
+    main()
