@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import runpy
 import shutil
 import signal
 import socket
@@ -81,6 +82,8 @@ class Stack:
         self.dir = out_dir() / f"stack-{name}-{self.token}"
         self.dir.mkdir(parents=True)
         self.web_workers = web_workers
+        # gunicorn reads gunicorn.conf.py from its working directory (the repository root).
+        self.web_threads = int(runpy.run_path(str(REPO_ROOT / "gunicorn.conf.py"))["threads"])
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.db_name: str | None = None

@@ -303,6 +303,9 @@ DEFAULT_MODEL_DIR = BASE_DIR / "mltrain" / "default_model"
 DIAGNOSIS_MAX_UPLOAD_BYTES = env_int("DIAGNOSIS_MAX_UPLOAD_BYTES", 10 * 1024 * 1024, minimum=1024)
 DIAGNOSIS_MAX_PIXELS = env_int("DIAGNOSIS_MAX_PIXELS", 50_000_000, minimum=10_000)
 DIAGNOSIS_MIN_SIDE = env_int("DIAGNOSIS_MIN_SIDE", 64, minimum=1)
+# Photos up to the upload limit stay in memory while the request is parsed: the validator reads
+# them whole anyway, and a 3 MB phone photo no longer goes through a temporary file first.
+FILE_UPLOAD_MAX_MEMORY_SIZE = DIAGNOSIS_MAX_UPLOAD_BYTES + 64 * 1024
 DIAGNOSIS_URGENT_THRESHOLD = env_float("DIAGNOSIS_URGENT_THRESHOLD", 0.2)
 DIAGNOSIS_MAX_ATTEMPTS = env_int("DIAGNOSIS_MAX_ATTEMPTS", 3, minimum=1)
 DIAGNOSIS_STALE_AFTER_SECONDS = env_int("DIAGNOSIS_STALE_AFTER_SECONDS", 300, minimum=10)

@@ -48,3 +48,37 @@ def test_training_augmentations_keep_the_shape():
     for augment in ("reference", "strong", "none"):
         out = train_transform(augment, 48, (0.5,) * 3, (0.5,) * 3)(image)
         assert tuple(out.shape) == (3, 48, 48)
+
+
+def _smooth_jpeg(size: tuple[int, int]) -> bytes:
+    import io
+
+    x = np.linspace(0, 1, size[0], dtype=np.float32)
+    y = np.linspace(0, 1, size[1], dtype=np.float32)[:, None]
+    pixels = np.stack([x + 0 * y, y + 0 * x, (x + y) / 2], axis=-1) * 255
+    buffer = io.BytesIO()
+    Image.fromarray(pixels.astype(np.uint8)).save(buffer, "JPEG", quality=95)
+    return buffer.getvalue()
+
+
+def test_a_large_jpeg_is_decoded_at_a_reduced_scale_that_still_covers_the_input():
+    import io
+
+    data = _smooth_jpeg((1024, 768))
+    drafted = Image.open(io.BytesIO(data))
+    fast = preprocess(drafted, input_size=160, mean=IMAGENET_MEAN, std=IMAGENET_STD)
+    assert drafted.size == (512, 384)  # 1/2 scale: the smallest that keeps both sides >= 320
+    full = Image.open(io.BytesIO(data))
+    full.load()  # already decoded: draft mode no longer applies
+    reference = preprocess(full, input_size=160, mean=IMAGENET_MEAN, std=IMAGENET_STD)
+    assert full.size == (1024, 768)
+    # About one grey level (1/255 is 0.017 in these units) on a smooth picture.
+    assert np.abs(fast - reference).mean() < 0.02
+
+
+def test_images_under_four_times_the_input_size_are_decoded_in_full():
+    import io
+
+    image = Image.open(io.BytesIO(_smooth_jpeg((600, 450))))
+    preprocess(image, input_size=160, mean=IMAGENET_MEAN, std=IMAGENET_STD)
+    assert image.size == (600, 450)
