@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from bench.artifact import ArtifactChoice, test_records, train_records
+from bench.artifact import ArtifactChoice, test_records
 from bench.common import BenchResult, Skipped, Table, rnd, summarise
 
 
@@ -134,12 +134,17 @@ def run(choice: ArtifactChoice, config: GpuConfig = GpuConfig()) -> BenchResult:
         s = summarise(_cuda_timer(step, config.train_steps))
         train.rows.append([batch, rnd(1000 * batch / s["p50"], 0), rnd(s["p50"], 1)])
     result.tables.append(train)
-    train_records(choice.path)  # the data pipeline is the CPU's: see the training benchmark
     result.figures["gpu_card"] = card
     result.notes.append(
         "The data pipeline runs on the CPU; its rate (training benchmark) bounds the full loop."
     )
-    _queue(choice, config, result)
+    try:
+        _queue(choice, config, result)
+    except Exception as exc:  # noqa: BLE001 (a GPU box without Django, Redis or PostgreSQL)
+        result.notes.append(
+            f"The queue benchmark did not run on this machine ({exc.__class__.__name__}: "
+            f"{exc}); the tables above need only PyTorch."
+        )
     return result
 
 
