@@ -64,8 +64,22 @@ class BenchResult:
             "figures": self.figures,
             "notes": self.notes,
             "skipped": self.skipped,
+            "timing_note": self.timing_note,
             "tables": [t.to_dict() for t in self.tables],
         }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> BenchResult:
+        """The inverse of ``to_dict`` (``bench/run.py --render`` rebuilds the report from it)."""
+        return cls(
+            name=data["name"],
+            tables=[Table(**table) for table in data["tables"]],
+            figures=dict(data["figures"]),
+            notes=list(data["notes"]),
+            skipped=list(data["skipped"]),
+            seconds=float(data["seconds"]),
+            timing_note=data.get("timing_note", ""),
+        )
 
 
 def skin10_dir() -> Path:

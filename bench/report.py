@@ -111,6 +111,9 @@ def results_json(env: dict[str, Any], results: list[BenchResult], meta: dict[str
     return data
 
 
+GAPS_FILE = Path(__file__).resolve().parent / "GAPS.md"
+
+
 def results_markdown(env: dict[str, Any], results: list[BenchResult], meta: dict[str, Any]) -> str:
     versions = ", ".join(f"{k} {v}" for k, v in env["versions"].items())
     lines = [
@@ -146,6 +149,9 @@ def results_markdown(env: dict[str, Any], results: list[BenchResult], meta: dict
             lines += [f"- {note}" for note in result.notes]
         if result.skipped:
             lines += [f"- skipped: {reason}" for reason in result.skipped]
+    if GAPS_FILE.is_file():
+        # The causes are profiled by hand; the file says when, so a reader can tell if it aged.
+        lines += ["", GAPS_FILE.read_text(encoding="utf-8").strip()]
     return "\n".join(lines).rstrip() + "\n"
 
 

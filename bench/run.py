@@ -79,7 +79,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--artifact", default=None, help="model artifact folder to measure")
     parser.add_argument("--threads", type=int, default=2, help="inference and training threads")
     parser.add_argument("--out", default=None, help="folder for RESULTS.md and results.json")
+    parser.add_argument(
+        "--render",
+        action="store_true",
+        help="measure nothing: rewrite RESULTS.md from results.json (after editing bench/GAPS.md)",
+    )
     args = parser.parse_args(argv)
+    if args.render:
+        return _render(Path(args.out) if args.out else REPO_ROOT / "bench")
     only = [n.strip() for n in args.only.split(",") if n.strip()]
     unknown = sorted(set(only) - set(NAMES))
     if unknown:
@@ -136,6 +143,18 @@ def main(argv: list[str] | None = None) -> int:
     log(f"wrote {out / 'RESULTS.md'} and {out / 'results.json'} in {meta['seconds']:.0f} s")
     failed = [r.name for r in results if any(s.startswith("FAILED") for s in r.skipped)]
     return 1 if failed else 0
+
+
+def _render(out: Path) -> int:
+    import json
+
+    from bench import report
+
+    data = json.loads((out / "results.json").read_text(encoding="utf-8"))
+    results = [BenchResult.from_dict(b) for b in data["benchmarks"]]
+    report.write(out, data["environment"], results, data["run"])
+    log(f"rewrote {out / 'RESULTS.md'} from {out / 'results.json'}")
+    return 0
 
 
 if __name__ == "__main__":
