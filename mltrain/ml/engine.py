@@ -30,6 +30,7 @@ from tqdm import tqdm
 from .architectures import split_parameters, stem_modules
 from .data import ImageDataset
 from .metrics import class_weights
+from .transforms import batch_transform
 
 Log = Callable[[str], None]
 
@@ -352,6 +353,7 @@ def train(
         start_epoch = int(state["epoch"]) + 1
         log(f"Resuming after epoch {start_epoch} of {config.epochs} from {checkpoint}.")
 
+    batch_stage = batch_transform(config.augment, config.mean, config.std)
     started = time.monotonic()
     seen = 0
     for epoch in range(start_epoch, config.epochs):
@@ -399,7 +401,10 @@ def train(
             mininterval=1 if sys.stderr.isatty() else 30,
         )
         for images, labels in bar:
-            images = images.to(device, non_blocking=True).contiguous(memory_format=memory_format)
+            images = images.to(device, non_blocking=True)
+            if batch_stage is not None:
+                images = batch_stage(images, generator)
+            images = images.contiguous(memory_format=memory_format)
             labels = labels.to(device, non_blocking=True)
             optimiser.zero_grad(set_to_none=True)
             with _autocast(device, config):
