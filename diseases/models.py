@@ -24,6 +24,7 @@ from diseases.validators import (
     EXTENSIONS,
     sniff_format,
     validate_image_upload,
+    without_metadata,
 )
 from mltrain.ml.classes import CLASS_KEYS
 
@@ -237,6 +238,12 @@ class DiseaseImage(models.Model):
 
     def __str__(self) -> str:
         return self.alt_text
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.image and not self.image._committed:
+            # A new file: store it without the camera's metadata (see ``without_metadata``).
+            self.image = without_metadata(self.image.file, self.image.name)
+        super().save(*args, **kwargs)
 
     def get_absolute_url(self) -> str:
         return reverse("diseases:image", kwargs={"pk": self.pk})

@@ -9,13 +9,15 @@ when a shared validator exists it can be swapped in by changing ``DiseaseImage.i
 
 from __future__ import annotations
 
+import io
 from typing import IO, Any, Final
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
 from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext_lazy as _
-from PIL import Image
+from PIL import Image, ImageOps
 
 from diagnosis.imaging import DECODE_ERRORS
 
@@ -103,3 +105,37 @@ def validate_image_upload(value: Any) -> None:
             params={"size": filesizeformat(size), "limit": filesizeformat(max_bytes)},
         )
     detect_format(getattr(value, "file", value))
+
+
+#: Re-encoding options per format: lossless stays lossless, lossy keeps a high quality.
+_SAVE_OPTIONS: Final = {
+    "JPEG": {"quality": 92, "subsampling": 0},
+    "PNG": {"optimize": True},
+    "WEBP": {"quality": 92},
+}
+
+
+def without_metadata(file: IO[bytes], name: str) -> ContentFile:
+    """The image re-encoded in its own format, turned upright, with no EXIF, XMP or comments.
+
+    A curator's own photo can carry the camera's serial number and the GPS position where it
+    was taken, and the catalogue shows its images to everyone. The colour profile is kept: it
+    changes how the picture looks, not who took it.
+    """
+    file.seek(0)
+    with Image.open(file, formats=ACCEPTED_FORMATS) as image:
+        image_format = str(image.format)
+        icc = image.info.get("icc_profile")
+        lossless = bool(image.info.get("lossless"))
+        upright = ImageOps.exif_transpose(image)  # a copy; the orientation tag is applied
+    options: dict[str, Any] = dict(_SAVE_OPTIONS[image_format])
+    if image_format == "WEBP" and lossless:
+        options = {"lossless": True}
+    if icc:
+        options["icc_profile"] = icc
+    if image_format == "JPEG" and upright.mode not in ("RGB", "L", "CMYK"):
+        upright = upright.convert("RGB")
+    buffer = io.BytesIO()
+    upright.save(buffer, format=image_format, **options)
+    file.seek(0)
+    return ContentFile(buffer.getvalue(), name=name)

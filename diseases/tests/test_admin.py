@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import io
 from typing import Any
 
 import pytest
 from django.contrib.auth.models import Group
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
+from PIL import ExifTags, Image
 
 from diseases.models import Disease, DiseaseImage
 from diseases.tests.conftest import image_bytes
@@ -179,3 +181,56 @@ def test_an_image_with_too_many_pixels_is_refused(
     assert response.status_code == 200
     assert "pixels" in response.content.decode()
     assert not DiseaseImage.objects.exists()
+
+
+def _photo_with_gps_and_rotation() -> bytes:
+    exif = Image.Exif()
+    exif[ExifTags.Base.Orientation] = 6  # stored sideways: turn 90 degrees clockwise to view
+    exif[ExifTags.Base.Make] = "PhoneMaker"
+    exif[ExifTags.Base.GPSInfo] = {
+        ExifTags.GPS.GPSLatitudeRef: "N",
+        ExifTags.GPS.GPSLatitude: (51.0, 30.0, 0.0),
+    }
+    buffer = io.BytesIO()
+    Image.new("RGB", (400, 300), "#c08060").save(buffer, "JPEG", exif=exif, quality=95)
+    return buffer.getvalue()
+
+
+def test_a_stored_image_loses_its_camera_metadata_and_is_turned_upright(
+    client: Any, catalogue: dict, curator: Any
+) -> None:
+    client.force_login(curator)
+    original = _photo_with_gps_and_rotation()
+    assert Image.open(io.BytesIO(original)).getexif().get(ExifTags.Base.Make) == "PhoneMaker"
+
+    response = _image_form(client, catalogue["eczema"], original, "holiday.jpg")
+
+    assert response.status_code == 302
+    image = DiseaseImage.objects.get()
+    with image.image.open("rb") as handle:
+        stored = Image.open(io.BytesIO(handle.read()))
+    assert stored.format == "JPEG"
+    assert dict(stored.getexif()) == {}
+    assert "exif" not in stored.info and "xmp" not in stored.info
+    assert stored.size == (300, 400) == (image.width, image.height)
+
+
+def test_a_png_stays_a_png_without_its_text_chunks(
+    client: Any, catalogue: dict, curator: Any
+) -> None:
+    from PIL import PngImagePlugin
+
+    info = PngImagePlugin.PngInfo()
+    info.add_text("Author", "Dr Example, 12 Private Road")
+    buffer = io.BytesIO()
+    Image.new("RGB", (320, 240), "#3050a0").save(buffer, "PNG", pnginfo=info)
+    client.force_login(curator)
+
+    _image_form(client, catalogue["eczema"], buffer.getvalue(), "diagram.png")
+
+    image = DiseaseImage.objects.get()
+    assert image.image.name.endswith(".png")
+    with image.image.open("rb") as handle:
+        stored = Image.open(io.BytesIO(handle.read()))
+    assert stored.format == "PNG" and "Author" not in stored.info
+    assert stored.getpixel((5, 5)) == (0x30, 0x50, 0xA0)  # lossless
