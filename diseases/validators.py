@@ -108,7 +108,7 @@ def validate_image_upload(value: Any) -> None:
 
 
 #: Re-encoding options per format: lossless stays lossless, lossy keeps a high quality.
-_SAVE_OPTIONS: Final = {
+_SAVE_OPTIONS: Final[dict[str, dict[str, Any]]] = {
     "JPEG": {"quality": 92, "subsampling": 0},
     "PNG": {"optimize": True},
     "WEBP": {"quality": 92},
