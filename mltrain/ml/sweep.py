@@ -31,7 +31,7 @@ import torch
 
 from .architectures import build_model
 from .calibration import expected_calibration_error, fit_temperature, softmax
-from .data import ImageDataset, load_dataset
+from .data import DataError, ImageDataset, load_dataset
 from .engine import TrainConfig, predict_logits, recipe_config, train
 from .metrics import evaluate
 from .pipeline import TRAINED_STATE_FORMAT, normalisation_for
@@ -243,7 +243,16 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     # Small or skewed parts leave some classes unpredicted; scikit-learn warns on every metric.
     warnings.filterwarnings("ignore", category=UserWarning, module="sklearn")
-    plan = json.loads(args.plan.read_text(encoding="utf-8"))
+    try:
+        plan = json.loads(args.plan.read_text(encoding="utf-8"))
+        if not isinstance(plan, list) or not all(
+            isinstance(e, dict) and {"name", "arch", "budget_s"} <= e.keys() for e in plan
+        ):
+            raise ValueError("the plan must be a JSON list of runs with name, arch and budget_s")
+        # What the data and split would fail on, before any training starts.
+        apply_split(load_dataset(args.data, check=False), load_split(args.split))
+    except (OSError, ValueError, DataError) as exc:
+        parser.error(str(exc))  # one line and exit status 2, no traceback
     if args.only:
         plan = [e for e in plan if e["name"] in args.only]
     run_sweep(

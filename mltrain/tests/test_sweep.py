@@ -138,3 +138,28 @@ def test_class_only_sampling_ignores_the_photo_type():
     # Only the photo-type-aware weights lift the single clinical image of class 0.
     assert by_class[9] == pytest.approx(by_class[0])
     assert by_type[9] > 2 * by_type[0]
+
+
+@pytest.mark.parametrize("problem", ["no_data", "no_split", "no_plan", "bad_plan"])
+def test_bad_sweep_input_is_one_clear_error_before_any_training(
+    problem: str, manifest_data: Path, tmp_path: Path, capsys
+):
+    split_file = tmp_path / "split.json"
+    save_split(make_split(load_dataset(manifest_data)), split_file)
+    plan_file = tmp_path / "plan.json"
+    plan_file.write_text(json.dumps([{"name": "x", "arch": "custom_cnn", "budget_s": 5}]))
+    args = {"--data": str(manifest_data), "--split": str(split_file), "--plan": str(plan_file)}
+    if problem == "no_data":
+        args["--data"] = str(tmp_path / "missing")
+    elif problem == "no_split":
+        args["--split"] = str(tmp_path / "missing.json")
+    elif problem == "no_plan":
+        args["--plan"] = str(tmp_path / "missing-plan.json")
+    else:
+        plan_file.write_text(json.dumps({"name": "not a list"}))
+    argv = [part for pair in args.items() for part in pair]
+    with pytest.raises(SystemExit) as stopped:
+        sweep_main([*argv, "--out", str(tmp_path / "out"), "--device", "cpu"])
+    assert stopped.value.code == 2
+    assert "error:" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
