@@ -165,8 +165,8 @@ EVALUATION_RESERVE_S = 20.0
 
 
 def run_sweep(
-    data: Path,
-    split_file: Path,
+    split: dict,
+    parts: dict,
     plan: list[dict],
     out: Path,
     *,
@@ -187,9 +187,6 @@ def run_sweep(
         log_file.write(stamped + "\n")
         log_file.flush()
 
-    listing = load_dataset(data, check=False)
-    split = load_split(split_file)
-    parts = apply_split(listing, split)
     log("split: " + ", ".join(f"{k} {len(v)}" for k, v in parts.items()))
     if device.startswith("cuda"):
         torch.backends.cudnn.benchmark = True
@@ -250,14 +247,15 @@ def main(argv: list[str] | None = None) -> None:
         ):
             raise ValueError("the plan must be a JSON list of runs with name, arch and budget_s")
         # What the data and split would fail on, before any training starts.
-        apply_split(load_dataset(args.data, check=False), load_split(args.split))
+        split = load_split(args.split)
+        parts = apply_split(load_dataset(args.data, check=False), split)
     except (OSError, ValueError, DataError) as exc:
         parser.error(str(exc))  # one line and exit status 2, no traceback
     if args.only:
         plan = [e for e in plan if e["name"] in args.only]
     run_sweep(
-        args.data,
-        args.split,
+        split,
+        parts,
         plan,
         args.out,
         device=args.device,
