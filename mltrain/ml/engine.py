@@ -134,6 +134,30 @@ class TrainResult:
     images_per_second: float = 0.0
     precision: str = "float32"
 
+    def record(self) -> dict:
+        """How the run went, JSON-ready: what artifacts and trained states keep of it."""
+        return {
+            "history": self.history,
+            "best_epoch": self.best_epoch,
+            "stopped_early": self.stopped_early,
+            "seconds": round(self.seconds, 1),
+            "images_per_second": round(self.images_per_second, 2),
+            "precision": self.precision,
+        }
+
+    @classmethod
+    def from_record(cls, model: nn.Module, record: dict) -> TrainResult:
+        """The inverse of ``record`` for a model trained elsewhere (``best_score`` is unknown)."""
+        return cls(
+            model=model,
+            history=list(record["history"]),
+            best_epoch=int(record["best_epoch"]),
+            stopped_early=bool(record.get("stopped_early", False)),
+            seconds=float(record["seconds"]),
+            images_per_second=float(record["images_per_second"]),
+            precision=f"{record['precision']} on {record.get('device', 'another machine')}",
+        )
+
 
 def resolve_device(name: str) -> torch.device:
     if name.startswith("cuda"):

@@ -199,16 +199,8 @@ def run_training(
             progress=progress,
         )
     else:
-        record = trained["training"]
-        result = TrainResult(
-            model=model.to(resolve_device(config.device)),
-            history=list(record["history"]),
-            best_epoch=int(record["best_epoch"]),
-            stopped_early=bool(record.get("stopped_early", False)),
-            seconds=float(record["seconds"]),
-            images_per_second=float(record["images_per_second"]),
-            precision=f"{record['precision']} on {record.get('device', 'another machine')}",
-        )
+        model.to(resolve_device(config.device))
+        result = TrainResult.from_record(model, trained["training"])
         log(f"Trained elsewhere ({result.precision}); best epoch {result.best_epoch}.")
     log(f"Best epoch {result.best_epoch}; calibrating on validation and evaluating on test ...")
     val_logits = predict_logits(model, val_set, config=config, desc="val" if progress else None)
@@ -255,12 +247,7 @@ def run_training(
         "training": {
             "recipe": recipe,
             "config": {**config.to_dict(), "deadline": None},
-            "history": result.history,
-            "best_epoch": result.best_epoch,
-            "stopped_early": result.stopped_early,
-            "seconds": round(result.seconds, 1),
-            "images_per_second": round(result.images_per_second, 2),
-            "precision": result.precision,
+            **result.record(),
             "torch_threads": torch.get_num_threads(),
         },
     }

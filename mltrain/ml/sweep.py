@@ -70,12 +70,7 @@ def trained_state(
         "recipe": entry.get("recipe", "reference"),
         "weights": entry.get("weights", "none"),
         "training": {
-            "history": result.history,
-            "best_epoch": result.best_epoch,
-            "stopped_early": result.stopped_early,
-            "seconds": round(result.seconds, 1),
-            "images_per_second": round(result.images_per_second, 2),
-            "precision": result.precision,
+            **result.record(),
             "device": torch.cuda.get_device_name(0) if torch.cuda.is_available() else "cpu",
             "torch": str(torch.__version__),
         },
