@@ -24,6 +24,7 @@ import numpy as np
 import torch
 from sklearn.metrics import balanced_accuracy_score
 from torch import nn
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from torch.utils.data import DataLoader, WeightedRandomSampler
 from tqdm import tqdm
 
@@ -71,6 +72,9 @@ class TrainConfig:
     num_threads: int | None = None
     num_workers: int = 0
     channels_last: bool = True
+    # Exponential moving average of the weights (and BatchNorm statistics), per step; validation,
+    # early stopping and the saved model use the average. 0 turns it off.
+    ema_decay: float = 0.0
     deadline: float | None = None  # unix time: stop after the epoch that would overrun it
 
     def to_dict(self) -> dict:
@@ -355,6 +359,7 @@ def train(
     scaler = torch.amp.GradScaler("cuda") if fp16 else None
     result = TrainResult(model=model, precision=_precision_name(device))
     best_state = copy.deepcopy(model.state_dict())
+    ema = _weight_average(model, config.ema_decay)
     bad_epochs = 0
     start_epoch = 0
     if resume and checkpoint is not None and checkpoint.exists():
@@ -367,6 +372,8 @@ def train(
                     f"not {getattr(config, key)!r}; start a new run instead of --resume."
                 )
         model.load_state_dict(state["model"])
+        if ema is not None and state.get("ema") is not None:
+            ema.load_state_dict(state["ema"])
         optimiser.load_state_dict(state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])
         best_state = state["best_state"]
@@ -440,6 +447,8 @@ def train(
             else:
                 loss.backward()
                 optimiser.step()
+            if ema is not None:
+                ema.update_parameters(model)
             if config.scheduler == "cosine":
                 scheduler.step()
             total_loss += float(loss.item()) * len(labels)
@@ -449,7 +458,8 @@ def train(
             scheduler.step()
         train_seconds = time.monotonic() - epoch_start
         seen += count
-        val_logits = predict_logits(model, val_set, config=config)
+        evaluated = ema.module if ema is not None else model
+        val_logits = predict_logits(evaluated, val_set, config=config)
         val_labels = np.asarray(val_set.labels)
         val_pred = val_logits.argmax(axis=1)
         val_acc = float((val_pred == val_labels).mean())
@@ -468,7 +478,7 @@ def train(
         improved = score > result.best_score
         if improved:
             result.best_score, result.best_epoch = score, epoch + 1
-            best_state = copy.deepcopy(model.state_dict())
+            best_state = copy.deepcopy(evaluated.state_dict())
             bad_epochs = 0
         else:
             bad_epochs += 1
@@ -484,6 +494,7 @@ def train(
                     "epoch": epoch,
                     "config": config.to_dict(),
                     "model": model.state_dict(),
+                    "ema": ema.state_dict() if ema is not None else None,
                     "optimizer": optimiser.state_dict(),
                     "scheduler": scheduler.state_dict(),
                     "best_state": best_state,
@@ -505,6 +516,18 @@ def train(
     result.seconds = time.monotonic() - started
     result.images_per_second = seen / result.seconds if result.seconds else 0.0
     return result
+
+
+def _weight_average(model: nn.Module, decay: float) -> AveragedModel | None:
+    """The moving average of ``model``'s weights and buffers, or None when ``decay`` is 0.
+
+    Buffers are averaged too (``use_buffers``), so the average carries BatchNorm statistics that
+    match its weights and needs no extra pass over the data."""
+    if not decay:
+        return None
+    if not 0.0 < decay < 1.0:
+        raise TrainingError(f"ema_decay must be between 0 and 1, not {decay}.")
+    return AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(decay), use_buffers=True)
 
 
 def _precision_name(device: torch.device) -> str:

@@ -44,6 +44,10 @@ def add_training_options(parser, *, arch_required: bool = True) -> None:
     parser.add_argument("--freeze-stem", type=int, help="first feature blocks kept frozen")
     parser.add_argument("--epoch-samples", type=int, help="training images drawn per epoch")
     parser.add_argument("--patience", type=int, help="early stopping patience (epochs)")
+    parser.add_argument(
+        "--ema-decay", type=float,
+        help="keep a moving average of the weights with this decay per step (0: off)",
+    )  # fmt: skip
     parser.add_argument("--seed", type=int)
     parser.add_argument("--threads", type=int, help="torch CPU threads")
     parser.add_argument("--device", default="cpu", help="cpu or cuda[:N]")
@@ -76,6 +80,7 @@ def config_overrides(options: dict) -> dict:
         "freeze_stem": options.get("freeze_stem"),
         "epoch_samples": options.get("epoch_samples"),
         "patience": options.get("patience"),
+        "ema_decay": options.get("ema_decay"),
         "seed": options.get("seed"),
         "num_threads": options.get("threads"),
         "device": options.get("device"),

@@ -1,0 +1,83 @@
+"""The moving average of the weights (``ema_decay``): what it averages, and that it is the model
+that is validated and kept."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+
+from mltrain.ml.architectures import build_model
+from mltrain.ml.data import ImageDataset, load_dataset
+from mltrain.ml.engine import TrainingError, train
+from mltrain.ml.split import apply_split, make_split
+from mltrain.ml.transforms import EvalTransform, train_transform
+from mltrain.tests.conftest import tiny_config
+
+# One optimiser step per epoch: the tiny training part (about 40 images) fits one batch. At this
+# rate the second epoch scores better than the first on validation, with seed 0.
+ONE_STEP = {"batch_size": 64, "patience": 9, "lr": 3e-3}
+
+
+def _sets(data: Path):
+    listing = load_dataset(data)
+    parts = apply_split(listing, make_split(listing, seed=1))
+    config = tiny_config()
+    return (
+        ImageDataset(parts["train"], train_transform("reference", 32, config.mean, config.std)),
+        ImageDataset(parts["val"], EvalTransform(32, config.mean, config.std)),
+    )
+
+
+def _last_weights(train_set, val_set, checkpoint: Path, **overrides) -> dict[str, torch.Tensor]:
+    torch.manual_seed(0)
+    train(build_model("custom_cnn"), train_set, val_set, tiny_config(**ONE_STEP, **overrides),
+          checkpoint=checkpoint, log=lambda _m: None, progress=False)  # fmt: skip
+    return torch.load(checkpoint, weights_only=True)
+
+
+def test_the_average_follows_the_decay_and_leaves_training_alone(manifest_data, tmp_path):
+    torch.set_num_threads(1)
+    train_set, val_set = _sets(manifest_data)
+    after_one = _last_weights(train_set, val_set, tmp_path / "one.pt", epochs=1)["model"]
+    plain = _last_weights(train_set, val_set, tmp_path / "plain.pt", epochs=2)["model"]
+    averaged = _last_weights(train_set, val_set, tmp_path / "ema.pt", epochs=2, ema_decay=0.25)
+
+    # The raw weights train exactly as without the average.
+    for name, value in plain.items():
+        torch.testing.assert_close(averaged["model"][name], value)
+    # The first update copies the weights; the second mixes in 0.75 of the new ones.
+    changed = 0
+    for name, value in plain.items():
+        if not value.is_floating_point():
+            continue
+        expected = 0.25 * after_one[name] + 0.75 * value
+        torch.testing.assert_close(averaged["ema"][f"module.{name}"], expected)
+        changed += int(not torch.equal(after_one[name], value))
+    assert changed > 0  # the second step moved the weights, so the check above means something
+
+
+def test_the_average_is_what_early_stopping_keeps(manifest_data, tmp_path):
+    torch.set_num_threads(1)
+    train_set, val_set = _sets(manifest_data)
+    saved = _last_weights(train_set, val_set, tmp_path / "ema.pt", epochs=2, ema_decay=0.25)
+    torch.manual_seed(0)
+    model = build_model("custom_cnn")
+    result = train(model, train_set, val_set, tiny_config(**ONE_STEP, epochs=2, ema_decay=0.25),
+                   log=lambda _m: None, progress=False)  # fmt: skip
+
+    assert result.best_epoch == 2, "the premise: epoch 2 is the best, so it is the one kept"
+    kept = model.state_dict()
+    for name, value in kept.items():
+        torch.testing.assert_close(value, saved["ema"][f"module.{name}"])
+    floats = [name for name, value in kept.items() if value.is_floating_point()]
+    assert any(not torch.equal(kept[name], saved["model"][name]) for name in floats)
+
+
+@pytest.mark.parametrize("decay", [1.0, 1.5, -0.1])
+def test_a_decay_outside_zero_to_one_is_refused(manifest_data, decay):
+    train_set, val_set = _sets(manifest_data)
+    with pytest.raises(TrainingError, match="ema_decay"):
+        train(build_model("custom_cnn"), train_set, val_set, tiny_config(ema_decay=decay),
+              log=lambda _m: None, progress=False)  # fmt: skip
