@@ -30,10 +30,12 @@ run: $(VENV)/.runtime-installed
 test: $(VENV)/.dev-installed
 	$(PY) .ci/ensure_browser.py
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 lint: $(VENV)/.dev-installed
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy skinsite diagnosis mltrain
 
 messages: $(VENV)/.dev-installed

@@ -205,8 +205,10 @@ def _check_header(img: Image.Image, limits: ImageLimits) -> None:
         raise InvalidImage(
             "too_small",
             format_lazy(
-                _("The photo is too small ({width}x{height} pixels). "
-                  "Send a photo at least {side} pixels wide and high."),
+                _(
+                    "The photo is too small ({width}x{height} pixels). "
+                    "Send a photo at least {side} pixels wide and high."
+                ),
                 width=width,
                 height=height,
                 side=limits.min_side,

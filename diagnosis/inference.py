@@ -112,7 +112,10 @@ def _load(version: Any, key: tuple[Any, ...], *, backend: str, device: str) -> L
         )
     logger.info(
         "loaded model %s (%s on %s) in %.0f ms",
-        version.version, backend, device, (time.perf_counter() - started) * 1000,
+        version.version,
+        backend,
+        device,
+        (time.perf_counter() - started) * 1000,
     )
     return LoadedModel(
         version=str(version.version), sha256=manifest.sha256, predictor=predictor, key=key

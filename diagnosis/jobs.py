@@ -104,7 +104,8 @@ def enqueue_diagnosis(diagnosis_id: int) -> bool:
     except BROKER_ERRORS as exc:
         logger.warning(
             "diagnosis %s: broker unreachable (%s); the sweeper will enqueue it",
-            diagnosis_id, exc,
+            diagnosis_id,
+            exc,
         )
         Diagnosis.objects.filter(pk=diagnosis_id, status=Status.QUEUED).update(enqueued_at=None)
         return False

@@ -70,22 +70,29 @@ class Diagnosis(models.Model):
     class FailureCode(models.TextChoices):
         """Why a job failed; the label is what the person reads."""
 
-        NO_MODEL = "no_model", _(
-            "The checker is not ready: no model is active. Please try again later."
+        NO_MODEL = (
+            "no_model",
+            _("The checker is not ready: no model is active. Please try again later."),
         )
-        MODEL_UNUSABLE = "model_unusable", _(
-            "The checker's model could not be loaded. The site's staff have been told; "
-            "please try again later."
+        MODEL_UNUSABLE = (
+            "model_unusable",
+            _(
+                "The checker's model could not be loaded. The site's staff have been told; "
+                "please try again later."
+            ),
         )
-        IMAGE_UNREADABLE = "image_unreadable", _(
-            "Your stored photo could not be read. Please upload it again."
+        IMAGE_UNREADABLE = (
+            "image_unreadable",
+            _("Your stored photo could not be read. Please upload it again."),
         )
-        TOO_MANY_ATTEMPTS = "too_many_attempts", _(
-            "The check was tried several times without finishing. Please try again later."
+        TOO_MANY_ATTEMPTS = (
+            "too_many_attempts",
+            _("The check was tried several times without finishing. Please try again later."),
         )
         TIMED_OUT = "timed_out", _("The check took too long. Please try again later.")
-        INTERNAL = "internal", _(
-            "Something went wrong on our side while checking your photo. Please try again."
+        INTERNAL = (
+            "internal",
+            _("Something went wrong on our side while checking your photo. Please try again."),
         )
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)

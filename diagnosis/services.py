@@ -58,8 +58,10 @@ def submit_diagnosis(
     """
     if not inference.service_ready():
         raise ServiceNotReady
-    image = upload if isinstance(upload, ValidatedImage) else validate_image(
-        upload, limits=image_limits()
+    image = (
+        upload
+        if isinstance(upload, ValidatedImage)
+        else validate_image(upload, limits=image_limits())
     )
     digest = hashlib.sha256(image.content).hexdigest()
     if idempotency_key is not None:
@@ -113,9 +115,7 @@ def retry_diagnosis(*, diagnosis: Diagnosis) -> bool:
     if not inference.service_ready():
         raise ServiceNotReady
     with transaction.atomic():
-        updated = Diagnosis.objects.filter(
-            pk=diagnosis.pk, status=Diagnosis.Status.FAILED
-        ).update(
+        updated = Diagnosis.objects.filter(pk=diagnosis.pk, status=Diagnosis.Status.FAILED).update(
             status=Diagnosis.Status.QUEUED,
             attempts=0,
             claim_token=None,

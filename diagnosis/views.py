@@ -175,8 +175,13 @@ def history(request: HttpRequest) -> HttpResponse:
         selected = ""
     page = Paginator(rows, HISTORY_PAGE_SIZE).get_page(request.GET.get("page"))
     entries = [
-        (diagnosis, next(iter(presentation.describe(diagnosis.top_predictions()[:1],
-                                                    catalogue=catalogue)), None))
+        (
+            diagnosis,
+            next(
+                iter(presentation.describe(diagnosis.top_predictions()[:1], catalogue=catalogue)),
+                None,
+            ),
+        )
         for diagnosis in page.object_list
     ]
     context = {

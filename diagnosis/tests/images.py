@@ -19,8 +19,11 @@ def picture(size: tuple[int, int] = (320, 240), mode: str = "RGB") -> Image.Imag
     x = np.linspace(0, 255, width, dtype=np.float32)[None, :]
     y = np.linspace(0, 255, height, dtype=np.float32)[:, None]
     rgb = np.stack(
-        [np.broadcast_to(x, (height, width)), np.broadcast_to(y, (height, width)),
-         np.full((height, width), 128, dtype=np.float32)],
+        [
+            np.broadcast_to(x, (height, width)),
+            np.broadcast_to(y, (height, width)),
+            np.full((height, width), 128, dtype=np.float32),
+        ],
         axis=-1,
     ).astype(np.uint8)
     img = Image.fromarray(rgb)

@@ -25,8 +25,11 @@ def make(owner: Any, status: str = Diagnosis.Status.SUCCEEDED, **fields: Any) ->
     values: dict[str, Any] = {"status": status}
     if status == Diagnosis.Status.SUCCEEDED:
         values |= {
-            "predictions": TOP3, "top_class": TOP3[0]["key"], "model_version": "tiny-test-1",
-            "model_sha256": "ab" * 32, "finished_at": timezone.now(),
+            "predictions": TOP3,
+            "top_class": TOP3[0]["key"],
+            "model_version": "tiny-test-1",
+            "model_sha256": "ab" * 32,
+            "finished_at": timezone.now(),
         }
     values |= fields
     Diagnosis.objects.filter(pk=diagnosis.pk).update(**values)

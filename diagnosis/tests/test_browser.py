@@ -35,8 +35,13 @@ def start_chrome(*, camera_allowed: bool = True) -> Any:
     from selenium.webdriver.chrome.service import Service
 
     options = webdriver.ChromeOptions()
-    flags = ["--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=412,915",
-             "--use-fake-device-for-media-stream"]
+    flags = [
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-dev-shm-usage",
+        "--window-size=412,915",
+        "--use-fake-device-for-media-stream",
+    ]
     # Answer the camera permission prompt as a person would: allow, or block.
     answer = "--use-fake-ui-for-media-stream" if camera_allowed else "--deny-permission-prompts"
     flags.append(answer)
@@ -103,7 +108,8 @@ def wait_for_result(driver: Any) -> None:
 
 def csp_errors(driver: Any) -> list[str]:
     return [
-        entry["message"] for entry in driver.get_log("browser")
+        entry["message"]
+        for entry in driver.get_log("browser")
         if "Content Security Policy" in entry["message"] or "Refused to" in entry["message"]
     ]
 

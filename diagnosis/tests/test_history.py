@@ -67,8 +67,12 @@ def test_apache_serves_the_photo_after_the_owner_check(
 
 
 def test_history_lists_only_my_diagnoses_newest_first(
-    browser: Client, person: Any, user_factory: Any, catalogue: dict[str, Any],
-    active_model: Any, enqueued: list[int],
+    browser: Client,
+    person: Any,
+    user_factory: Any,
+    catalogue: dict[str, Any],
+    active_model: Any,
+    enqueued: list[int],
 ) -> None:
     older = make(person, created_at=timezone.now() - timezone.timedelta(days=1))
     newer = make(person, status=Status.QUEUED)
@@ -84,7 +88,10 @@ def test_history_lists_only_my_diagnoses_newest_first(
 
 
 def test_history_is_paginated(
-    browser: Client, person: Any, catalogue: dict[str, Any], active_model: Any,
+    browser: Client,
+    person: Any,
+    catalogue: dict[str, Any],
+    active_model: Any,
     enqueued: list[int],
 ) -> None:
     for _ in range(21):
@@ -97,13 +104,22 @@ def test_history_is_paginated(
 
 
 def test_history_filters_by_most_likely_class(
-    browser: Client, person: Any, catalogue: dict[str, Any], active_model: Any,
+    browser: Client,
+    person: Any,
+    catalogue: dict[str, Any],
+    active_model: Any,
     enqueued: list[int],
 ) -> None:
     nevus = make(person)
-    melanoma = make(person, top_class="melanoma", predictions=[
-        {"key": "melanoma", "probability": 0.6}, *TOP3[:1], TOP3[2],
-    ])
+    melanoma = make(
+        person,
+        top_class="melanoma",
+        predictions=[
+            {"key": "melanoma", "probability": 0.6},
+            *TOP3[:1],
+            TOP3[2],
+        ],
+    )
     html = browser.get(reverse("diagnosis:history") + "?class=melanoma").content.decode()
     assert str(melanoma.public_id) in html
     assert str(nevus.public_id) not in html
@@ -112,8 +128,13 @@ def test_history_filters_by_most_likely_class(
 
 @pytest.mark.parametrize("language", ["en", "ar"])
 def test_history_runs_a_fixed_number_of_queries_whatever_its_length(
-    browser: Client, person: Any, catalogue: dict[str, Any], active_model: Any,
-    enqueued: list[int], language: str, django_assert_num_queries: Any,
+    browser: Client,
+    person: Any,
+    catalogue: dict[str, Any],
+    active_model: Any,
+    enqueued: list[int],
+    language: str,
+    django_assert_num_queries: Any,
 ) -> None:
     for _ in range(15):
         make(person)
@@ -129,7 +150,10 @@ def test_history_runs_a_fixed_number_of_queries_whatever_its_length(
 
 
 def test_deleting_one_diagnosis_removes_it_and_its_files(
-    browser: Client, person: Any, active_model: Any, enqueued: list[int],
+    browser: Client,
+    person: Any,
+    active_model: Any,
+    enqueued: list[int],
     django_capture_on_commit_callbacks: Any,
 ) -> None:
     diagnosis = make(person)
@@ -150,7 +174,11 @@ def test_delete_needs_a_post(
 
 
 def test_delete_all_asks_first_then_deletes_everything_of_mine(
-    browser: Client, person: Any, user_factory: Any, active_model: Any, enqueued: list[int],
+    browser: Client,
+    person: Any,
+    user_factory: Any,
+    active_model: Any,
+    enqueued: list[int],
 ) -> None:
     make(person)
     make(person)

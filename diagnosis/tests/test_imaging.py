@@ -216,7 +216,11 @@ def test_it_strips_gps_and_every_other_metadata() -> None:
     profile = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
     xmp = b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF/></x:xmpmeta>'
     data = images.encode(
-        images.picture((400, 300)), "JPEG", exif=exif, icc_profile=profile, xmp=xmp,
+        images.picture((400, 300)),
+        "JPEG",
+        exif=exif,
+        icc_profile=profile,
+        xmp=xmp,
         comment=b"secret comment",
     )
 

@@ -29,14 +29,16 @@ TIE = 0.02  # classes this close may swap places 2 and 3 (measured: 0.9 points)
 
 def probabilities(predictor: Any, picture: Image.Image) -> np.ndarray:
     manifest = predictor.manifest
-    batch = preprocess(picture, input_size=manifest.input_size, mean=manifest.mean,
-                       std=manifest.std)[np.newaxis]
+    batch = preprocess(
+        picture, input_size=manifest.input_size, mean=manifest.mean, std=manifest.std
+    )[np.newaxis]
     return np.asarray(predictor.predict_proba(batch)[0])
 
 
 def predict(predictor: Any, picture: Image.Image) -> list[str]:
-    return [p["key"] for p in top_k(probabilities(predictor, picture),
-                                    predictor.manifest.class_keys)]
+    return [
+        p["key"] for p in top_k(probabilities(predictor, picture), predictor.manifest.class_keys)
+    ]
 
 
 def full_decode(data: bytes) -> Image.Image:
@@ -53,8 +55,9 @@ def as_phone_photo(path: Path) -> bytes:
     """A skin10 photo blown up to a 12-megapixel-class JPEG, as a phone would send it."""
     small = Image.open(path).convert("RGB")
     scale = 4032 / max(small.size)
-    big = small.resize((round(small.width * scale), round(small.height * scale)),
-                       Image.Resampling.BICUBIC)
+    big = small.resize(
+        (round(small.width * scale), round(small.height * scale)), Image.Resampling.BICUBIC
+    )
     return images.encode(big, "JPEG", quality=92)
 
 
@@ -70,8 +73,12 @@ def real_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
         pytest.skip(f"real data not available: {weights} is absent")
     from diagnosis.tests.artifacts import build_artifact
 
-    return build_artifact(tmp_path_factory.mktemp("real") / "mobilenet-imagenet-test",
-                          arch="mobilenet_v2", input_size=224, weights=weights)
+    return build_artifact(
+        tmp_path_factory.mktemp("real") / "mobilenet-imagenet-test",
+        arch="mobilenet_v2",
+        input_size=224,
+        weights=weights,
+    )
 
 
 @pytest.fixture(scope="module")

@@ -33,9 +33,7 @@ from diagnosis.tests import images
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
 REPO = Path(__file__).resolve().parents[2]
-SHARED_PHOTO = (
-    REPO.parent / "shared" / "data" / "skin10" / "2. Melanoma" / "ham_ISIC_0024310.jpg"
-)
+SHARED_PHOTO = REPO.parent / "shared" / "data" / "skin10" / "2. Melanoma" / "ham_ISIC_0024310.jpg"
 Status = Diagnosis.Status
 
 
@@ -197,7 +195,10 @@ class WorkerProcess:
         self.log = log
         self.process = subprocess.Popen(
             [sys.executable, "-m", "diagnosis.tests.worker_process"],
-            cwd=REPO, env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT,
+            cwd=REPO,
+            env=env,
+            stdout=log.open("ab"),
+            stderr=subprocess.STDOUT,
             start_new_session=True,
         )
 

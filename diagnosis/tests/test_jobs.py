@@ -188,7 +188,10 @@ def test_an_unexpected_error_still_ends_the_job_with_a_reason(
 
 
 def test_the_worker_loads_a_newly_activated_version_before_its_next_job(
-    user_factory: Any, active_model: Any, enqueued: list[int], tmp_path: Path,
+    user_factory: Any,
+    active_model: Any,
+    enqueued: list[int],
+    tmp_path: Path,
     django_capture_on_commit_callbacks: Any,
 ) -> None:
     from mltrain.services import register_model_version
@@ -237,7 +240,9 @@ class TestSweeper:
             "running_recently": {"status": Status.RUNNING, "started_at": now, "attempts": 1},
             "running_long_ago": {"status": Status.RUNNING, "started_at": long_ago, "attempts": 1},
             "running_out_of_attempts": {
-                "status": Status.RUNNING, "started_at": long_ago, "attempts": 3,
+                "status": Status.RUNNING,
+                "started_at": long_ago,
+                "attempts": 3,
             },
             "succeeded_long_ago": {"status": Status.SUCCEEDED, "started_at": long_ago},
         }
@@ -293,9 +298,7 @@ class TestSweeper:
         assert len(calls) == 1 and result.requeued == 0
         assert Diagnosis.objects.get(pk=calls[0]).enqueued_at is None
 
-    def test_the_command_runs_the_sweeper(
-        self, rows: dict[str, int], enqueued: list[int]
-    ) -> None:
+    def test_the_command_runs_the_sweeper(self, rows: dict[str, int], enqueued: list[int]) -> None:
         from io import StringIO
 
         from django.core.management import call_command

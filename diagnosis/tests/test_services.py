@@ -27,7 +27,10 @@ def media_files(settings: Any) -> list[Path]:
 
 
 def test_submit_stores_both_files_saves_a_queued_row_and_enqueues_after_commit(
-    user_factory: Any, active_model: Any, enqueued: list[int], settings: Any,
+    user_factory: Any,
+    active_model: Any,
+    enqueued: list[int],
+    settings: Any,
     django_capture_on_commit_callbacks: Any,
 ) -> None:
     user = user_factory()
@@ -84,7 +87,10 @@ def test_submit_without_an_active_model_raises_and_queues_nothing(
 
 
 def test_the_same_token_and_photo_twice_make_one_diagnosis(
-    user_factory: Any, active_model: Any, enqueued: list[int], settings: Any,
+    user_factory: Any,
+    active_model: Any,
+    enqueued: list[int],
+    settings: Any,
     django_capture_on_commit_callbacks: Any,
 ) -> None:
     user = user_factory()
@@ -113,9 +119,7 @@ def test_a_different_photo_with_an_old_token_is_a_new_diagnosis(
     assert Diagnosis.objects.count() == 2
 
 
-def test_tokens_are_per_person(
-    user_factory: Any, active_model: Any, enqueued: list[int]
-) -> None:
+def test_tokens_are_per_person(user_factory: Any, active_model: Any, enqueued: list[int]) -> None:
     token = uuid.uuid4()
     photo = images.jpeg()
     mine = services.submit_diagnosis(user=user_factory(), upload=photo, idempotency_key=token)
@@ -125,7 +129,10 @@ def test_tokens_are_per_person(
 
 
 def test_delete_diagnosis_removes_the_row_and_both_files(
-    user_factory: Any, active_model: Any, enqueued: list[int], settings: Any,
+    user_factory: Any,
+    active_model: Any,
+    enqueued: list[int],
+    settings: Any,
     django_capture_on_commit_callbacks: Any,
 ) -> None:
     user = user_factory()
@@ -143,7 +150,10 @@ def test_delete_diagnosis_removes_the_row_and_both_files(
 
 
 def test_delete_all_removes_only_that_persons_diagnoses_and_files(
-    user_factory: Any, active_model: Any, enqueued: list[int], settings: Any,
+    user_factory: Any,
+    active_model: Any,
+    enqueued: list[int],
+    settings: Any,
     django_capture_on_commit_callbacks: Any,
 ) -> None:
     me, other = user_factory(), user_factory()
@@ -159,13 +169,17 @@ def test_delete_all_removes_only_that_persons_diagnoses_and_files(
 
 
 def test_retry_queues_a_failed_diagnosis_again_with_fresh_attempts(
-    user_factory: Any, active_model: Any, enqueued: list[int],
+    user_factory: Any,
+    active_model: Any,
+    enqueued: list[int],
     django_capture_on_commit_callbacks: Any,
 ) -> None:
     diagnosis = services.submit_diagnosis(user=user_factory(), upload=images.jpeg())
     Diagnosis.objects.filter(pk=diagnosis.pk).update(
-        status=Diagnosis.Status.FAILED, attempts=3,
-        failure_code=Diagnosis.FailureCode.TOO_MANY_ATTEMPTS, finished_at=timezone.now(),
+        status=Diagnosis.Status.FAILED,
+        attempts=3,
+        failure_code=Diagnosis.FailureCode.TOO_MANY_ATTEMPTS,
+        finished_at=timezone.now(),
     )
 
     with django_capture_on_commit_callbacks(execute=True):
@@ -190,7 +204,10 @@ def test_retry_leaves_a_succeeded_diagnosis_alone(
 
 
 def test_purge_deletes_only_diagnoses_past_the_retention(
-    user_factory: Any, active_model: Any, enqueued: list[int], settings: Any,
+    user_factory: Any,
+    active_model: Any,
+    enqueued: list[int],
+    settings: Any,
     django_capture_on_commit_callbacks: Any,
 ) -> None:
     user = user_factory()
@@ -222,7 +239,10 @@ def test_the_upload_limits_come_from_settings(settings: Any) -> None:
 
 
 def test_deleting_the_account_deletes_its_diagnoses_and_their_files(
-    user_factory: Any, active_model: Any, enqueued: list[int], settings: Any,
+    user_factory: Any,
+    active_model: Any,
+    enqueued: list[int],
+    settings: Any,
     django_capture_on_commit_callbacks: Any,
 ) -> None:
     user = user_factory()
@@ -238,7 +258,10 @@ def test_deleting_the_account_deletes_its_diagnoses_and_their_files(
 
 
 def test_a_rolled_back_deletion_keeps_the_files(
-    user_factory: Any, active_model: Any, enqueued: list[int], settings: Any,
+    user_factory: Any,
+    active_model: Any,
+    enqueued: list[int],
+    settings: Any,
     django_capture_on_commit_callbacks: Any,
 ) -> None:
     from django.db import transaction

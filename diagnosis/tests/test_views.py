@@ -87,7 +87,10 @@ def test_the_camera_page_has_a_live_preview_and_a_file_input_fallback(
 
 
 def test_uploading_a_photo_creates_a_queued_diagnosis_and_opens_its_page(
-    browser: Client, person: Any, active_model: Any, enqueued: list[int],
+    browser: Client,
+    person: Any,
+    active_model: Any,
+    enqueued: list[int],
     django_capture_on_commit_callbacks: Any,
 ) -> None:
     with django_capture_on_commit_callbacks(execute=True):
@@ -131,7 +134,9 @@ def test_a_pdf_renamed_to_jpg_is_refused_with_a_reason(
 
 
 def test_a_double_click_makes_one_diagnosis(
-    browser: Client, active_model: Any, enqueued: list[int],
+    browser: Client,
+    active_model: Any,
+    enqueued: list[int],
     django_capture_on_commit_callbacks: Any,
 ) -> None:
     token = str(uuid.uuid4())
@@ -176,8 +181,12 @@ def test_staff_are_told_which_command_makes_the_service_ready(
 
 
 def test_the_result_shows_the_photo_the_top3_advice_and_the_model_version(
-    browser: Client, person: Any, catalogue: dict[str, Any], active_model: Any,
-    enqueued: list[int], settings: Any,
+    browser: Client,
+    person: Any,
+    catalogue: dict[str, Any],
+    active_model: Any,
+    enqueued: list[int],
+    settings: Any,
 ) -> None:
     settings.DIAGNOSIS_URGENT_THRESHOLD = 0.5  # melanoma at 18% is below it
     diagnosis = make(person)
@@ -197,8 +206,12 @@ def test_the_result_shows_the_photo_the_top3_advice_and_the_model_version(
 
 
 def test_melanoma_in_the_top3_above_the_threshold_asks_to_see_a_dermatologist(
-    browser: Client, person: Any, catalogue: dict[str, Any], active_model: Any,
-    enqueued: list[int], settings: Any,
+    browser: Client,
+    person: Any,
+    catalogue: dict[str, Any],
+    active_model: Any,
+    enqueued: list[int],
+    settings: Any,
 ) -> None:
     settings.DIAGNOSIS_URGENT_THRESHOLD = 0.15
     diagnosis = make(person)
@@ -208,7 +221,10 @@ def test_melanoma_in_the_top3_above_the_threshold_asks_to_see_a_dermatologist(
 
 
 def test_the_result_is_in_arabic_for_an_arabic_reader(
-    browser: Client, person: Any, catalogue: dict[str, Any], active_model: Any,
+    browser: Client,
+    person: Any,
+    catalogue: dict[str, Any],
+    active_model: Any,
     enqueued: list[int],
 ) -> None:
     diagnosis = make(person)
@@ -241,7 +257,10 @@ def test_a_diagnosis_the_broker_never_got_says_it_is_saved_and_waiting(
 
 
 def test_the_status_endpoint_returns_the_state_and_the_result_panel(
-    browser: Client, person: Any, catalogue: dict[str, Any], active_model: Any,
+    browser: Client,
+    person: Any,
+    catalogue: dict[str, Any],
+    active_model: Any,
     enqueued: list[int],
 ) -> None:
     diagnosis = make(person, status=Status.RUNNING)
@@ -261,11 +280,16 @@ def test_the_status_endpoint_returns_the_state_and_the_result_panel(
 
 
 def test_a_failed_result_says_why_and_offers_to_try_again(
-    browser: Client, person: Any, active_model: Any, enqueued: list[int],
+    browser: Client,
+    person: Any,
+    active_model: Any,
+    enqueued: list[int],
     django_capture_on_commit_callbacks: Any,
 ) -> None:
     diagnosis = make(
-        person, status=Status.FAILED, failure_code=Diagnosis.FailureCode.MODEL_UNUSABLE,
+        person,
+        status=Status.FAILED,
+        failure_code=Diagnosis.FailureCode.MODEL_UNUSABLE,
         failure_detail="secret path /srv/models",
     )
     url = reverse("diagnosis:detail", args=[diagnosis.public_id])

@@ -42,9 +42,20 @@ def main() -> None:
 
     app.worker_main(
         [
-            "worker", "--queues", "inference", "--pool", "prefork", "--concurrency", "1",
-            "--without-heartbeat", "--without-mingle", "--without-gossip",
-            "--loglevel", "INFO", "--hostname", f"diagnosis-test-{os.getpid()}@%h",
+            "worker",
+            "--queues",
+            "inference",
+            "--pool",
+            "prefork",
+            "--concurrency",
+            "1",
+            "--without-heartbeat",
+            "--without-mingle",
+            "--without-gossip",
+            "--loglevel",
+            "INFO",
+            "--hostname",
+            f"diagnosis-test-{os.getpid()}@%h",
         ]
     )
 
