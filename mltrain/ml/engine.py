@@ -22,7 +22,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from sklearn.metrics import balanced_accuracy_score
 from torch import nn
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from torch.utils.data import DataLoader, WeightedRandomSampler
@@ -30,7 +29,7 @@ from tqdm import tqdm
 
 from .architectures import split_parameters, stem_modules
 from .data import ImageDataset
-from .metrics import class_weights
+from .metrics import balanced_accuracy, class_weights
 from .transforms import batch_transform
 
 Log = Callable[[str], None]
@@ -463,7 +462,7 @@ def train(
         val_labels = np.asarray(val_set.labels)
         val_pred = val_logits.argmax(axis=1)
         val_acc = float((val_pred == val_labels).mean())
-        val_bal = float(balanced_accuracy_score(val_labels, val_pred))
+        val_bal = balanced_accuracy(val_labels, val_pred)
         score = val_bal if config.monitor == "balanced_accuracy" else val_acc
         row = {
             "epoch": epoch + 1,

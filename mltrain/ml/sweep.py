@@ -77,6 +77,16 @@ def trained_state(
     }
 
 
+def weights_label(weights: str | None) -> str:
+    """What a run started from, for the table: a weights file by its name (ImageNet weights and
+    a model of ours alike are files), torchvision's ImageNet weights, or nothing."""
+    if weights in (None, "none"):
+        return "scratch"
+    if weights == "imagenet":
+        return "ImageNet (torchvision)"
+    return Path(weights).name
+
+
 def run_one(
     entry: dict, split: dict, parts: dict, *, device: str, workers: int, out: Path, log
 ) -> dict:
@@ -114,7 +124,7 @@ def run_one(
     row = {
         "name": entry["name"],
         "arch": config.arch,
-        "weights": "ImageNet" if weights not in (None, "none") else "scratch",
+        "weights": weights_label(weights),
         "input_size": config.input_size,
         "epochs": len(result.history),
         "best_epoch": result.best_epoch,

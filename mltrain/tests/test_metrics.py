@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 from sklearn.utils.class_weight import compute_class_weight
@@ -7,7 +9,7 @@ from sklearn.utils.class_weight import compute_class_weight
 from mltrain.ml.calibration import expected_calibration_error, fit_temperature, softmax
 from mltrain.ml.data import ImageDataset, ImageRecord
 from mltrain.ml.engine import sample_weights
-from mltrain.ml.metrics import class_weights, evaluate
+from mltrain.ml.metrics import balanced_accuracy, class_weights, evaluate
 
 
 def test_balanced_class_weights_equal_scikit_learns():
@@ -64,3 +66,11 @@ def test_source_aware_sampling_gives_clinical_photos_a_bigger_share_of_their_cla
     assert clinical_melanoma == pytest.approx(np.sqrt(10) / (np.sqrt(10) + np.sqrt(90)))
     # Classes get shares proportional to the square root of their size: 10 : 5.
     assert weights[:100].sum() / weights[100:].sum() == pytest.approx(2.0)
+
+
+def test_balanced_accuracy_counts_only_present_classes_and_stays_quiet():
+    labels = np.array([0, 0, 1, 1])
+    preds = np.array([0, 2, 1, 1])  # class 2 is predicted but absent from the labels
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert balanced_accuracy(labels, preds) == pytest.approx((0.5 + 1.0) / 2)

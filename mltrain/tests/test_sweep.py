@@ -19,6 +19,7 @@ from mltrain.ml.pipeline import load_trained_state
 from mltrain.ml.predictors import load_predictor
 from mltrain.ml.split import make_split, save_split
 from mltrain.ml.sweep import main as sweep_main
+from mltrain.ml.sweep import weights_label
 from mltrain.models import ModelVersion
 
 TINY = {"input_size": 32, "batch_size": 8, "epochs": 2, "epoch_samples": 16, "patience": 5}
@@ -47,6 +48,7 @@ def test_a_sweep_keeps_every_row_and_a_failed_run_does_not_stop_the_others(swept
     rows = {r["name"]: r for r in json.loads((swept / "sweep.json").read_text())}
     assert set(rows) == {"kept", "bad", "sampled"}
     assert "nope" in rows["bad"]["error"]
+    assert rows["kept"]["weights"] == "scratch"
     for name in ("kept", "sampled"):
         assert rows[name]["epochs"] == 2
         assert 0.0 <= rows[name]["test_balanced_accuracy"] <= 1.0
@@ -163,3 +165,13 @@ def test_bad_sweep_input_is_one_clear_error_before_any_training(
     assert stopped.value.code == 2
     assert "error:" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
+
+
+def test_the_table_names_what_each_run_started_from():
+    assert weights_label("none") == "scratch"
+    assert weights_label("imagenet") == "ImageNet (torchvision)"
+    # A continuation from one of our models is not mistaken for ImageNet weights.
+    assert weights_label("models/v1/model.pt") == "model.pt"
+    assert weights_label("../shared/weights/mobilenet_v2_imagenet.pth") == (
+        "mobilenet_v2_imagenet.pth"
+    )
