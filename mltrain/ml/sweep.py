@@ -80,7 +80,7 @@ def trained_state(
 def weights_label(weights: str | None) -> str:
     """What a run started from, for the table: a weights file by its name (ImageNet weights and
     a model of ours alike are files), torchvision's ImageNet weights, or nothing."""
-    if weights in (None, "none"):
+    if weights is None or weights == "none":
         return "scratch"
     if weights == "imagenet":
         return "ImageNet (torchvision)"
