@@ -56,7 +56,9 @@ class TrainConfig:
     warmup_steps: int = 0
     label_smoothing: float = 0.0
     class_weighting: str = "balanced"  # balanced | sqrt | none  (loss weights)
-    sampling: str = "shuffle"  # shuffle | balanced_sqrt (class and photo-type aware) | class_sqrt
+    # shuffle | balanced_sqrt (class and photo-type aware) | balanced_types (photo types of a
+    # class drawn equally often) | class_sqrt (classes only)
+    sampling: str = "shuffle"
     augment: str = "reference"  # reference | strong | none
     input_size: int = 224
     mean: tuple[float, float, float] = (0.5, 0.5, 0.5)
@@ -187,12 +189,20 @@ def cpu_bf16_supported() -> bool:
     return "avx512_bf16" in flags or "amx_bf16" in flags
 
 
-def sample_weights(dataset: ImageDataset, *, by_photo_type: bool = True) -> np.ndarray:
+# Within a class, each photo type's share of draws is proportional to its count to this power.
+PHOTO_TYPE_POWER = {"balanced_sqrt": 0.5, "balanced_types": 0.0}
+
+
+def sample_weights(
+    dataset: ImageDataset, *, by_photo_type: bool = True, type_power: float = 0.5
+) -> np.ndarray:
     """Per-image sampling weights: each class gets a share proportional to the square root of its
     size, and inside a class each photo type (dermoscopic, clinical) a share proportional to the
     square root of its count. Clinical melanoma thus goes from about 11% to 24% of melanoma draws,
     which counters the "dermoscope look means melanoma/nevus" shortcut. ``by_photo_type=False``
-    (the ``class_sqrt`` sampling) balances classes only, for measuring what the second part adds."""
+    (the ``class_sqrt`` sampling) balances classes only, for measuring what the second part adds.
+    ``type_power=0`` (the ``balanced_types`` sampling) draws the photo types of a class equally
+    often, pushing the clinical share of melanoma draws to a half."""
     labels = np.array([r.label for r in dataset.records])
     if by_photo_type:
         types = np.array([r.photo_type for r in dataset.records])
@@ -203,9 +213,9 @@ def sample_weights(dataset: ImageDataset, *, by_photo_type: bool = True) -> np.n
         in_class = labels == c
         class_mass = math.sqrt(in_class.sum())
         cells = {t: (in_class & (types == t)) for t in np.unique(types[in_class])}
-        total_root = sum(math.sqrt(m.sum()) for m in cells.values())
+        total_root = sum(float(m.sum()) ** type_power for m in cells.values())
         for mask in cells.values():
-            share = math.sqrt(mask.sum()) / total_root
+            share = float(mask.sum()) ** type_power / total_root
             weights[mask] = class_mass * share / mask.sum()
     return weights / weights.sum()
 
@@ -393,10 +403,14 @@ def train(
         epoch_start = time.monotonic()
         generator = _seed_everything(config.seed + epoch)
         sampler: torch.utils.data.Sampler[int] | None
-        if config.sampling in ("balanced_sqrt", "class_sqrt"):
-            by_type = config.sampling == "balanced_sqrt"
+        if config.sampling in (*PHOTO_TYPE_POWER, "class_sqrt"):
+            draw_weights = sample_weights(
+                train_set,
+                by_photo_type=config.sampling != "class_sqrt",
+                type_power=PHOTO_TYPE_POWER.get(config.sampling, 0.5),
+            )
             sampler = WeightedRandomSampler(
-                sample_weights(train_set, by_photo_type=by_type).tolist(),
+                draw_weights.tolist(),
                 epoch_samples,
                 replacement=True,
                 generator=generator,

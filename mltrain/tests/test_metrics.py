@@ -67,6 +67,11 @@ def test_source_aware_sampling_gives_clinical_photos_a_bigger_share_of_their_cla
     # Classes get shares proportional to the square root of their size: 10 : 5.
     assert weights[:100].sum() / weights[100:].sum() == pytest.approx(2.0)
 
+    # balanced_types: the two photo types of melanoma are drawn equally often; classes as before.
+    equal = sample_weights(ImageDataset(records, transform=None), type_power=0.0)
+    assert equal[90:100].sum() / equal[:100].sum() == pytest.approx(0.5)
+    assert equal[:100].sum() / equal[100:].sum() == pytest.approx(2.0)
+
 
 def test_balanced_accuracy_counts_only_present_classes_and_stays_quiet():
     labels = np.array([0, 0, 1, 1])
