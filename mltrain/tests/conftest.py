@@ -91,6 +91,21 @@ def tiny_config(arch: str = "custom_cnn", **overrides):
     return TrainConfig(**values)
 
 
+def tiny_train_val_sets(data: Path):
+    """The training and validation parts of a tiny data set, as the engine's tests train on."""
+    from mltrain.ml.data import ImageDataset, load_dataset
+    from mltrain.ml.split import apply_split, make_split
+    from mltrain.ml.transforms import EvalTransform, train_transform
+
+    listing = load_dataset(data)
+    parts = apply_split(listing, make_split(listing, seed=1))
+    config = tiny_config()
+    return (
+        ImageDataset(parts["train"], train_transform("reference", 32, config.mean, config.std)),
+        ImageDataset(parts["val"], EvalTransform(32, config.mean, config.std)),
+    )
+
+
 def train_tiny(data: Path, out: Path, arch: str = "custom_cnn", version: str = "v1", **overrides):
     from mltrain.ml.pipeline import run_training
 

@@ -5,26 +5,13 @@ from pathlib import Path
 import torch
 
 from mltrain.ml.architectures import build_model
-from mltrain.ml.data import ImageDataset, load_dataset
 from mltrain.ml.engine import train
-from mltrain.ml.split import apply_split, make_split
-from mltrain.ml.transforms import EvalTransform, train_transform
-from mltrain.tests.conftest import tiny_config
-
-
-def _sets(data: Path):
-    listing = load_dataset(data)
-    parts = apply_split(listing, make_split(listing, seed=1))
-    config = tiny_config()
-    return (
-        ImageDataset(parts["train"], train_transform("reference", 32, config.mean, config.std)),
-        ImageDataset(parts["val"], EvalTransform(32, config.mean, config.std)),
-    )
+from mltrain.tests.conftest import tiny_config, tiny_train_val_sets
 
 
 def test_resume_continues_from_the_saved_epoch(manifest_data: Path, tmp_path: Path):
     torch.set_num_threads(1)
-    train_set, val_set = _sets(manifest_data)
+    train_set, val_set = tiny_train_val_sets(manifest_data)
     messages: list[str] = []
 
     torch.manual_seed(0)

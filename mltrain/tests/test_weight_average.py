@@ -9,25 +9,12 @@ import pytest
 import torch
 
 from mltrain.ml.architectures import build_model
-from mltrain.ml.data import ImageDataset, load_dataset
 from mltrain.ml.engine import TrainingError, train
-from mltrain.ml.split import apply_split, make_split
-from mltrain.ml.transforms import EvalTransform, train_transform
-from mltrain.tests.conftest import tiny_config
+from mltrain.tests.conftest import tiny_config, tiny_train_val_sets
 
 # One optimiser step per epoch: the tiny training part (about 40 images) fits one batch. At this
 # rate the second epoch scores better than the first on validation, with seed 0.
 ONE_STEP = {"batch_size": 64, "patience": 9, "lr": 3e-3}
-
-
-def _sets(data: Path):
-    listing = load_dataset(data)
-    parts = apply_split(listing, make_split(listing, seed=1))
-    config = tiny_config()
-    return (
-        ImageDataset(parts["train"], train_transform("reference", 32, config.mean, config.std)),
-        ImageDataset(parts["val"], EvalTransform(32, config.mean, config.std)),
-    )
 
 
 def _last_weights(train_set, val_set, checkpoint: Path, **overrides) -> dict[str, torch.Tensor]:
@@ -39,7 +26,7 @@ def _last_weights(train_set, val_set, checkpoint: Path, **overrides) -> dict[str
 
 def test_the_average_follows_the_decay_and_leaves_training_alone(manifest_data, tmp_path):
     torch.set_num_threads(1)
-    train_set, val_set = _sets(manifest_data)
+    train_set, val_set = tiny_train_val_sets(manifest_data)
     after_one = _last_weights(train_set, val_set, tmp_path / "one.pt", epochs=1)["model"]
     plain = _last_weights(train_set, val_set, tmp_path / "plain.pt", epochs=2)["model"]
     averaged = _last_weights(train_set, val_set, tmp_path / "ema.pt", epochs=2, ema_decay=0.25)
@@ -60,7 +47,7 @@ def test_the_average_follows_the_decay_and_leaves_training_alone(manifest_data, 
 
 def test_the_average_is_what_early_stopping_keeps(manifest_data, tmp_path):
     torch.set_num_threads(1)
-    train_set, val_set = _sets(manifest_data)
+    train_set, val_set = tiny_train_val_sets(manifest_data)
     saved = _last_weights(train_set, val_set, tmp_path / "ema.pt", epochs=2, ema_decay=0.25)
     torch.manual_seed(0)
     model = build_model("custom_cnn")
@@ -77,7 +64,7 @@ def test_the_average_is_what_early_stopping_keeps(manifest_data, tmp_path):
 
 @pytest.mark.parametrize("decay", [1.0, 1.5, -0.1])
 def test_a_decay_outside_zero_to_one_is_refused(manifest_data, decay):
-    train_set, val_set = _sets(manifest_data)
+    train_set, val_set = tiny_train_val_sets(manifest_data)
     with pytest.raises(TrainingError, match="ema_decay"):
         train(build_model("custom_cnn"), train_set, val_set, tiny_config(ema_decay=decay),
               log=lambda _m: None, progress=False)  # fmt: skip
