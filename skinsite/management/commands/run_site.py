@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -41,6 +42,18 @@ def _raise_keyboard_interrupt(signum: int, frame: Any) -> None:
     raise KeyboardInterrupt
 
 
+def _spawn(command: list[str], **kwargs: Any) -> subprocess.Popen[bytes]:
+    """Start a child as the leader of its own process group, so that whatever it forks
+    (gunicorn's workers, Celery's pool and beat) can be stopped with it; see ``_stop``."""
+    return subprocess.Popen(command, start_new_session=True, **kwargs)  # noqa: S603
+
+
+def _kill_group(process: subprocess.Popen[bytes]) -> None:
+    """SIGKILL what is left of ``process``'s group: after a clean exit, nothing (or orphans)."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(process.pid, signal.SIGKILL)
+
+
 class Command(BaseCommand):
     help = "Prepare the database and run Redis (if needed), a Celery worker and the web server."
 
@@ -51,8 +64,10 @@ class Command(BaseCommand):
         parser.add_argument("--skip-prepare", action="store_true", help="no migrate/collectstatic")
 
     def handle(self, *args: Any, host: str, port: int, web_workers: int, **options: Any) -> None:
-        # SIGTERM (a service manager, `timeout`, `kill`) must stop the children too.
+        # SIGTERM (a service manager, `timeout`, `kill`) and SIGHUP (the terminal closed) must
+        # stop the children too: they run in their own sessions, so only this process gets them.
         signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
+        signal.signal(signal.SIGHUP, _raise_keyboard_interrupt)
         processes: list[tuple[str, subprocess.Popen[bytes]]] = []
         try:
             # Redis first: loading the catalogue and the model touches the shared cache.
@@ -92,13 +107,14 @@ class Command(BaseCommand):
             find_redis_server(), "--bind", "127.0.0.1", "--port", str(port), "--save", "",
             "--appendonly", "yes", "--dir", str(data_dir), "--protected-mode", "yes",
         ]  # fmt: skip
-        process = subprocess.Popen(command, stdout=subprocess.DEVNULL)  # noqa: S603
+        process = _spawn(command, stdout=subprocess.DEVNULL)
         for _ in range(50):
             if _port_open("127.0.0.1", port):
                 self.stdout.write(f"Redis started on 127.0.0.1:{port} ({command[0]})")
                 return process
             time.sleep(0.1)
         process.terminate()
+        _kill_group(process)
         raise CommandError(f"Redis did not start on port {port}.")
 
     def _start_worker(self) -> subprocess.Popen[bytes]:
@@ -110,14 +126,14 @@ class Command(BaseCommand):
             "--queues", queues, "--concurrency", "1", "--loglevel", "INFO",
             "--schedule", str(settings.VAR_DIR / "celerybeat-schedule"),
         ]  # fmt: skip
-        return subprocess.Popen(command)  # noqa: S603
+        return _spawn(command)
 
     def _start_web(self, host: str, port: int, workers: int) -> subprocess.Popen[bytes]:
         command = [
             sys.executable, "-m", "gunicorn", "skinsite.wsgi:application",
             "--bind", f"{host}:{port}", "--workers", str(workers), "--access-logfile", "-",
         ]  # fmt: skip
-        return subprocess.Popen(command)  # noqa: S603
+        return _spawn(command)
 
     def _announce(self, host: str, port: int) -> None:
         backend = settings.EMAIL_BACKEND.rsplit(".", 2)[-2]
@@ -142,13 +158,16 @@ class Command(BaseCommand):
             time.sleep(0.5)
 
     def _stop(self, processes: list[tuple[str, subprocess.Popen[bytes]]]) -> None:
-        # Web first (no new jobs), then the worker (finishes its job), then Redis.
+        # Web first (no new jobs), then the worker (finishes its job), then Redis. SIGTERM goes
+        # to each leader only, for its own orderly shutdown. Then the whole group is killed: a
+        # leader that did not stop in time, and anything it left behind. A Celery process forked
+        # during shutdown once outlived its worker that way, holding the terminal's output open.
         for _name, process in reversed(processes):
             if process.poll() is None:
                 process.send_signal(signal.SIGTERM)
         deadline = time.monotonic() + 15
         for _name, process in reversed(processes):
-            try:
+            with contextlib.suppress(subprocess.TimeoutExpired):
                 process.wait(timeout=max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                process.kill()
+            _kill_group(process)
+            process.wait()
