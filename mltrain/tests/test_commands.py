@@ -101,6 +101,15 @@ def test_cuda_without_a_gpu_is_a_clear_error(folder_data: Path, settings):
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize("decay", ["1.5", "1", "-0.1", "fast"])
+def test_an_ema_decay_outside_zero_to_one_is_refused_before_any_work(folder_data, settings, decay):
+    with pytest.raises(CommandError, match="--ema-decay"):
+        _call("train_model", "--arch", "custom_cnn", "--data", str(folder_data),
+              "--ema-decay", decay, *TINY)  # fmt: skip
+    assert _nothing_written(settings.MODELS_DIR)
+
+
+@pytest.mark.django_db
 def test_activating_an_unknown_version_is_a_clear_error():
     with pytest.raises(CommandError, match="No model version 'nope'"):
         _call("activate_model", "nope")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import time
 from collections.abc import Iterator
@@ -14,6 +15,19 @@ from mltrain.ml.data import DataError
 from mltrain.ml.engine import TrainingError
 
 EXPECTED_ERRORS = (DataError, WeightsError, ArtifactError, TrainingError, ValueError)
+
+
+def ema_decay_value(text: str) -> float:
+    """``--ema-decay``: a number in [0, 1), refused before any data is read."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0.0 <= value < 1.0:
+        raise argparse.ArgumentTypeError(
+            f"{text} is not in [0, 1): use 0.99 to 0.9999, or 0 for off"
+        )
+    return value
 
 
 @contextlib.contextmanager
@@ -45,7 +59,7 @@ def add_training_options(parser, *, arch_required: bool = True) -> None:
     parser.add_argument("--epoch-samples", type=int, help="training images drawn per epoch")
     parser.add_argument("--patience", type=int, help="early stopping patience (epochs)")
     parser.add_argument(
-        "--ema-decay", type=float,
+        "--ema-decay", type=ema_decay_value,
         help="keep a moving average of the weights with this decay per step (0: off)",
     )  # fmt: skip
     parser.add_argument("--seed", type=int)
