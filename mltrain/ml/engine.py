@@ -374,7 +374,17 @@ def train(
     if resume and checkpoint is not None and checkpoint.exists():
         state = torch.load(checkpoint, map_location=device, weights_only=True)
         saved = TrainConfig.from_dict(state["config"])
-        for key in ("arch", "input_size", "batch_size", "optimizer", "scheduler", "sampling"):
+        # What a checkpoint's weights, optimiser state or average would not fit.
+        compared = (
+            "arch",
+            "input_size",
+            "batch_size",
+            "optimizer",
+            "scheduler",
+            "sampling",
+            "ema_decay",
+        )
+        for key in compared:
             if getattr(saved, key) != getattr(config, key):
                 raise TrainingError(
                     f"The checkpoint {checkpoint} was made with {key}={getattr(saved, key)!r}, "

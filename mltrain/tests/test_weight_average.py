@@ -62,6 +62,15 @@ def test_the_average_is_what_early_stopping_keeps(manifest_data, tmp_path):
     assert any(not torch.equal(kept[name], saved["model"][name]) for name in floats)
 
 
+def test_resuming_with_another_decay_is_refused(manifest_data, tmp_path):
+    train_set, val_set = tiny_train_val_sets(manifest_data)
+    _last_weights(train_set, val_set, tmp_path / "ema.pt", epochs=1, ema_decay=0.25)
+    with pytest.raises(TrainingError, match=r"ema_decay=0\.25"):
+        train(build_model("custom_cnn"), train_set, val_set,
+              tiny_config(**ONE_STEP, epochs=2, ema_decay=0.5), checkpoint=tmp_path / "ema.pt",
+              resume=True, log=lambda _m: None, progress=False)  # fmt: skip
+
+
 @pytest.mark.parametrize("decay", [1.0, 1.5, -0.1])
 def test_a_decay_outside_zero_to_one_is_refused(manifest_data, decay):
     train_set, val_set = tiny_train_val_sets(manifest_data)

@@ -113,8 +113,8 @@ class Command(BaseCommand):
                 self.stdout.write(f"Redis started on 127.0.0.1:{port} ({command[0]})")
                 return process
             time.sleep(0.1)
-        process.terminate()
         _kill_group(process)
+        process.wait()
         raise CommandError(f"Redis did not start on port {port}.")
 
     def _start_worker(self) -> subprocess.Popen[bytes]:
