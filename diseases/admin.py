@@ -24,6 +24,7 @@ from modeltranslation.admin import (
 
 from diseases.forms import EnglishFirstForm
 from diseases.models import Disease, DiseaseImage, DiseaseReference
+from skinsite.admin_languages import LanguageDirectionMixin
 
 # modeltranslation's own tabbed admin loads jQuery UI from a CDN, which the site's
 # Content-Security-Policy forbids; the tabs widget is vendored instead (MIT, see its LICENSE).
@@ -38,7 +39,7 @@ TAB_MEDIA_CSS = {
 }
 
 
-class DiseaseReferenceInline(TranslationTabularInline):
+class DiseaseReferenceInline(LanguageDirectionMixin, TranslationTabularInline):
     model = DiseaseReference
     form = EnglishFirstForm
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
@@ -46,7 +47,7 @@ class DiseaseReferenceInline(TranslationTabularInline):
     fields = ("title", "url", "position")
 
 
-class DiseaseImageInline(TranslationStackedInline):
+class DiseaseImageInline(LanguageDirectionMixin, TranslationStackedInline):
     model = DiseaseImage
     form = EnglishFirstForm
     extra = 0
@@ -65,7 +66,7 @@ class DiseaseImageInline(TranslationStackedInline):
 
 
 @admin.register(Disease)
-class DiseaseAdmin(TranslationAdmin):
+class DiseaseAdmin(LanguageDirectionMixin, TranslationAdmin):
     form = EnglishFirstForm
     list_display = (
         "position",

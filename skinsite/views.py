@@ -3,11 +3,12 @@ from __future__ import annotations
 import sys
 
 from django.db import DatabaseError
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
 from django.template.loader import render_to_string
+from django.templatetags.static import static
 from django.utils import translation
-from django.views.decorators.cache import never_cache
+from django.views.decorators.cache import cache_control, never_cache
 from django.views.decorators.http import require_GET
 from kombu.exceptions import OperationalError as BrokerError
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -21,6 +22,16 @@ SERVICE_DOWN_ERRORS = (DatabaseError, RedisConnectionError, RedisTimeoutError, B
 def home(request: HttpRequest) -> HttpResponse:
     """The dashboard for signed-in people, a short introduction for everyone else."""
     return render(request, "home.html")
+
+
+@require_GET
+@cache_control(max_age=24 * 3600)
+def favicon(request: HttpRequest) -> HttpResponseRedirect:
+    """Browsers ask for /favicon.ico whatever the page links: send them to the static icon.
+
+    Not permanent: the static name changes with the icon's content (the manifest's hash).
+    """
+    return HttpResponseRedirect(static("img/favicon.ico"))
 
 
 @never_cache
