@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from skinsite.testing.live_stack import wait_until
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -91,8 +93,71 @@ def test_run_site_serves_and_stops_every_process(tmp_path: Path) -> None:
     assert leftovers == {}, f"processes outlived run_site: {leftovers}"
     assert "skinsite is running at" in output
     assert "printed in this terminal" in output
+    assert "Traceback" not in output
     deadline = time.monotonic() + 20
     while (port_open(web_port) or port_open(redis_port)) and time.monotonic() < deadline:
         time.sleep(0.3)
     assert not port_open(web_port), "the web server outlived run_site"
     assert not port_open(redis_port), "Redis outlived run_site"
+
+
+#: run_site with its three children replaced by stubborn stand-ins: each ignores SIGTERM (so
+#: the orderly stop is still waiting when the second signal comes) and forks a grandchild that
+#: must die with it. The folder in argv[1] marks them for ``processes_mentioning``.
+STUBBORN_SITE = """
+import sys
+import django
+django.setup()
+from django.core.management import call_command
+from skinsite.management.commands import run_site
+
+STUB = [sys.executable, "-c", (
+    "import os, signal, sys, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); os.fork(); "
+    "time.sleep(600)"
+), sys.argv[1]]
+run_site.Command._start_redis = lambda self: run_site._spawn(STUB)
+run_site.Command._start_worker = lambda self: run_site._spawn(STUB)
+run_site.Command._start_web = lambda self, *args: run_site._spawn(STUB)
+call_command("run_site", "--skip-prepare")
+"""
+
+
+def test_a_second_sigterm_during_the_stop_ends_it_quietly_and_stops_every_child(
+    tmp_path: Path,
+) -> None:
+    env = {k: v for k, v in os.environ.items() if k not in {"CELERY_BROKER_URL", "DATABASE_URL"}}
+    env.update(SKINSITE_VAR_DIR=str(tmp_path), DJANGO_SETTINGS_MODULE="skinsite.settings")
+    process = subprocess.Popen(
+        [sys.executable, "-c", STUBBORN_SITE, str(tmp_path)],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    output = []
+    try:
+        for line in process.stdout:  # type: ignore[union-attr]
+            output.append(line)
+            if line.startswith("Press Ctrl-C"):
+                break
+        # Redis, worker and web, each with its forked grandchild, and run_site itself.
+        wait_until(
+            lambda: len(processes_mentioning(str(tmp_path))) == 7, 60, "the stubs and their forks"
+        )
+        process.send_signal(signal.SIGTERM)
+        for line in process.stdout:  # type: ignore[union-attr]
+            output.append(line)
+            if line.startswith("Stopping"):
+                break
+        process.send_signal(signal.SIGTERM)  # the children ignore the first: still stopping
+        rest, _ = process.communicate(timeout=60)
+        output.append(rest)
+    finally:
+        process.kill()
+        leftovers = processes_mentioning(str(tmp_path))
+        for pid in leftovers:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+    text = "".join(output)
+    assert leftovers == {}, f"processes outlived run_site: {leftovers}"
+    assert "Stopping at once." in text
+    assert "Traceback" not in text
+    assert "KeyboardInterrupt" not in text
+    assert process.returncode == 0, text

