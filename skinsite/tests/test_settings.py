@@ -89,7 +89,7 @@ def test_embedded_defaults_use_sqlite_under_var(tmp_path: Path) -> None:
     assert engine == "django.db.backends.sqlite3"
     assert name == str(tmp_path / "db.sqlite3")
     assert media == str(tmp_path / "media")
-    assert email.endswith("console.EmailBackend")
+    assert email == "skinsite.mail.FramedConsoleEmailBackend"
 
 
 def test_celery_does_not_lose_jobs() -> None:

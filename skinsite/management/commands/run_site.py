@@ -16,8 +16,10 @@ import time
 from typing import Any
 
 from django.conf import settings
+from django.core.mail.backends import console, filebased, smtp
 from django.core.management import call_command, get_commands
 from django.core.management.base import BaseCommand, CommandError
+from django.utils.module_loading import import_string
 
 
 def _port_open(host: str, port: int) -> bool:
@@ -40,8 +42,32 @@ def find_redis_server() -> str:
 
 #: What stops the site: Ctrl-C, a service manager or `timeout` (SIGTERM), the terminal closing.
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+#: Celery's warning about a worker running as root (see ``_start_worker``), as a warnings filter.
+ROOT_WARNING_FILTER = "ignore:You're running the worker with superuser privileges"
 #: How long the children get for their orderly stop before their process groups are killed.
 ORDERLY_STOP_SECONDS = 15
+
+
+def quiet_log_level() -> str:
+    """The children's log level: LOG_LEVEL when set, else WARNING.
+
+    Quieter than the site's own default (INFO, for servers): at INFO the terminal fills with a
+    line per request and the beat's lines every minute, and the e-mail with the code is lost.
+    """
+    return settings.LOG_LEVEL if os.environ.get("LOG_LEVEL") else "WARNING"
+
+
+def _is_chatty(level: str) -> bool:
+    return level in {"DEBUG", "INFO"}
+
+
+def child_environment(level: str) -> dict[str, str]:
+    """The children's environment: this one, with the log level they should use."""
+    return {**os.environ, "LOG_LEVEL": level.lower()}
+
+
+def _running_as_root() -> bool:
+    return hasattr(os, "geteuid") and os.geteuid() == 0
 
 
 def _spawn(command: list[str], **kwargs: Any) -> subprocess.Popen[bytes]:
@@ -132,32 +158,54 @@ class Command(BaseCommand):
     def _start_worker(self) -> subprocess.Popen[bytes]:
         from skinsite.celery import Queue
 
+        level = quiet_log_level()
         queues = ",".join(queue.value for queue in Queue)
+        # --quiet drops Celery's banner, which buried the verification e-mail at every start.
+        banner = [] if _is_chatty(level) else ["--quiet"]
         command = [
-            sys.executable, "-m", "celery", "-A", "skinsite", "worker", "--beat",
-            "--queues", queues, "--concurrency", "1", "--loglevel", "INFO",
+            sys.executable, "-m", "celery", *banner, "-A", "skinsite", "worker", "--beat",
+            "--queues", queues, "--concurrency", "1", "--loglevel", level,
             "--schedule", str(settings.VAR_DIR / "celerybeat-schedule"),
         ]  # fmt: skip
-        return _spawn(command)
+        env = child_environment(level)
+        if _running_as_root():
+            # Celery warns that running as root is "absolutely not recommended". The danger it
+            # means is unpickling messages as root; this site accepts JSON only (settings), and
+            # root is what a development container or CI gives `make run`. Production images
+            # run as their own user (Dockerfile), where the warning stays.
+            filters = [env.get("PYTHONWARNINGS", ""), ROOT_WARNING_FILTER]
+            env["PYTHONWARNINGS"] = ",".join(f for f in filters if f)
+        return _spawn(command, env=env)
 
     def _start_web(self, host: str, port: int, workers: int) -> subprocess.Popen[bytes]:
+        level = quiet_log_level()
+        # One access-log line per request (the result page polls every second) only on demand.
+        access_log = ["--access-logfile", "-"] if _is_chatty(level) else []
         command = [
             sys.executable, "-m", "gunicorn", "skinsite.wsgi:application",
-            "--bind", f"{host}:{port}", "--workers", str(workers), "--access-logfile", "-",
+            "--bind", f"{host}:{port}", "--workers", str(workers),
+            "--log-level", level.lower(), *access_log,
         ]  # fmt: skip
-        return _spawn(command)
+        return _spawn(command, env=child_environment(level))
 
     def _announce(self, host: str, port: int) -> None:
-        backend = settings.EMAIL_BACKEND.rsplit(".", 2)[-2]
-        where = {
-            "console": "printed in this terminal",
-            "filebased": f"written to {settings.EMAIL_FILE_PATH}",
-            "smtp": f"sent through {settings.EMAIL_HOST}",
-        }.get(backend, f"handled by {settings.EMAIL_BACKEND}")
+        backend = import_string(settings.EMAIL_BACKEND)
+        if issubclass(backend, console.EmailBackend):
+            where = "printed in this terminal, framed"
+        elif issubclass(backend, filebased.EmailBackend):
+            where = f"written to {settings.EMAIL_FILE_PATH}"
+        elif issubclass(backend, smtp.EmailBackend):
+            where = f"sent through {settings.EMAIL_HOST}"
+        else:
+            where = f"handled by {settings.EMAIL_BACKEND}"
         self.stdout.write(self.style.SUCCESS(f"\nskinsite is running at http://{host}:{port}/"))
         self.stdout.write(
             f"Verification and password-reset e-mails (with their codes) are {where}."
         )
+        if not _is_chatty(quiet_log_level()):
+            self.stdout.write(
+                "Request and worker logs are off: LOG_LEVEL=info make run shows them."
+            )
         self.stdout.write("Press Ctrl-C to stop the web server, the worker and Redis.\n")
 
     def _wait(self, processes: list[tuple[str, subprocess.Popen[bytes]]]) -> None:
