@@ -41,6 +41,9 @@ class ImageRecord:
     label: int
     group_id: str
     source: str = ""
+    # The name of the data root the image came from when several are read together (see
+    # ``roots.py``); empty for a single root, whose split names images by their plain path.
+    root: str = ""
 
     @property
     def key(self) -> str:
@@ -54,22 +57,52 @@ class ImageRecord:
         return "dermoscopic" if self.source.lower() in DERMOSCOPIC_SOURCES else "clinical"
 
 
+@dataclass(frozen=True)
+class RootInfo:
+    """One data root of a listing: ``role`` is ``split`` (train, validation and test) or
+    ``train_only``; ``path`` is the folder the image paths are relative to."""
+
+    name: str
+    path: Path
+    role: str
+    layout: str
+    fingerprint: str
+    images: int
+
+    def to_dict(self) -> dict:
+        return {
+            "name": self.name,
+            "path": self.path.as_posix(),
+            "role": self.role,
+            "layout": self.layout,
+            "fingerprint": self.fingerprint,
+            "images": self.images,
+        }
+
+
 @dataclass
 class DatasetListing:
     root: Path
     records: list[ImageRecord]
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
     layout: str = "folders"
+    # Every data root read, with its role and fingerprint (``roots.load_roots``); empty when the
+    # listing came from ``load_dataset`` alone.
+    roots: list[RootInfo] = field(default_factory=list)
 
     def class_counts(self) -> dict[str, int]:
         counts = Counter(r.label for r in self.records)
         return {CLASS_KEYS[i]: counts.get(i, 0) for i in range(NUM_CLASSES)}
 
     def relpath(self, record: ImageRecord) -> str:
+        """The image's name in a split: its path relative to its data root, prefixed with the
+        root's name when several roots were read together (their paths would collide)."""
+        base = next((info.path for info in self.roots if info.name == record.root), self.root)
         try:
-            return record.path.relative_to(self.root).as_posix()
+            rel = record.path.relative_to(base).as_posix()
         except ValueError:
-            return record.path.as_posix()
+            rel = record.path.as_posix()
+        return f"{record.root}/{rel}" if record.root else rel
 
     def fingerprint(self) -> str:
         """sha256 over sorted (relative path, label, size) triples: changes when the data does."""
@@ -150,6 +183,18 @@ def _scan_folders(root: Path) -> list[ImageRecord]:
     return records
 
 
+def _check_class_name(class_name: str | None, label: int) -> None:
+    """A ``class_name`` column must name the label's class: a set whose label numbers mean other
+    classes would otherwise merge silently into the wrong ones."""
+    if not class_name or not class_name.strip():
+        return
+    key = map_class_name(class_name.strip())
+    if key != CLASS_KEYS[label]:
+        raise DataError(
+            f"label {label} is {CLASS_KEYS[label]!r} but class_name {class_name!r} is {key!r}."
+        )
+
+
 def _read_manifest(csv_path: Path) -> list[ImageRecord]:
     base = csv_path.parent
     records: list[ImageRecord] = []
@@ -161,6 +206,7 @@ def _read_manifest(csv_path: Path) -> list[ImageRecord]:
         for line_no, row in enumerate(reader, start=2):
             try:
                 label = parse_label(row["label"])
+                _check_class_name(row.get("class_name"), label)
             except DataError as exc:
                 raise DataError(f"{csv_path}, line {line_no}: {exc}") from exc
             rel = row["path"].strip()
@@ -194,11 +240,12 @@ def load_dataset(
     *,
     check: bool = True,
     progress: Callable[[Iterable[ImageRecord]], Iterable[ImageRecord]] | None = None,
+    min_classes: int = 2,
 ) -> DatasetListing:
     """List the images of a data folder or CSV manifest, skipping (and listing) unreadable ones.
 
-    Raises ``DataError`` when the data is missing, has an unknown class folder or fewer than two
-    classes.
+    Raises ``DataError`` when the data is missing, has an unknown class folder or fewer than
+    ``min_classes`` classes (one root of several may hold a single class).
     """
     path = Path(data)
     if not path.exists():
@@ -222,7 +269,7 @@ def load_dataset(
         else:
             listing.skipped.append((listing.relpath(record), problem))
     present = {r.label for r in listing.records}
-    if len(present) < 2:
+    if len(present) < min_classes:
         raise DataError(
             f"{path} has {len(present)} usable class(es); training needs at least two "
             f"({len(listing.skipped)} image(s) skipped)."

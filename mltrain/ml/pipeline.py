@@ -12,7 +12,7 @@ import statistics
 import tempfile
 import time
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,11 +26,12 @@ from .architectures import build_model, count_parameters
 from .artifacts import ArtifactError, ModelManifest, export_onnx, write_artifact
 from .calibration import expected_calibration_error, fit_temperature, reliability_bins, softmax
 from .classes import CLASS_KEYS
-from .data import DatasetListing, ImageDataset, ImageRecord, load_dataset
+from .data import DatasetListing, ImageDataset, ImageRecord
 from .engine import TrainConfig, TrainResult, predict_logits, resolve_device, train
 from .metrics import evaluate
 from .preprocess import HALF_MEAN, HALF_STD, IMAGENET_MEAN, IMAGENET_STD, preprocess
 from .report import render_report
+from .roots import DataRoot, as_roots, describe, load_roots
 from .split import apply_split, load_split, make_split, save_split
 from .transforms import EvalTransform, train_transform
 
@@ -114,7 +115,7 @@ def _parity_batch(
 
 
 def run_training(
-    data: Path | str,
+    data: Path | str | Sequence[DataRoot],
     *,
     output_root: Path,
     version: str,
@@ -135,6 +136,8 @@ def run_training(
 ) -> RunOutcome:
     """Train one model and write its artifact to ``output_root/version``.
 
+    ``data`` is one data folder or several roots (``roots.data_roots``): their images are merged
+    by class and train-only roots never reach validation or test.
     ``work_dir`` holds the checkpoint and the split while training (``--resume`` reads them).
     ``model`` and ``listing`` may come from the caller, who built them to fail fast before
     recording a run; bad input fails here before the work folder is created.
@@ -150,8 +153,9 @@ def run_training(
     if model is None:
         model = build_model(config.arch, num_classes=len(CLASS_KEYS), weights=weights)
     if listing is None:
-        log(f"Reading {data} ...")
-        listing = load_dataset(data, check=check_images)
+        roots = as_roots(data)
+        log(f"Reading {describe(roots)} ...")
+        listing = load_roots(roots, check=check_images)
     for path, reason in listing.skipped:
         log(f"skipped {path}: {reason}")
     log(
@@ -170,6 +174,7 @@ def run_training(
     else:
         split = make_split(listing, seed=config.seed)
     save_split(split, split_path)
+    _log_roots(listing, split, log)
     parts = apply_split(listing, split)
     log("split: " + ", ".join(f"{k} {len(v)}" for k, v in parts.items()))
     if len({r.label for r in parts["train"]}) < 2:
@@ -238,6 +243,7 @@ def run_training(
             "method": split.get("method"),
             "seed": split.get("seed"),
             **{k: len(v) for k, v in parts.items()},
+            "roots": [info.to_dict() for info in listing.roots],
         },
         "skipped_images": [{"path": p, "reason": r} for p, r in listing.skipped],
         "parameters": count_parameters(model_cpu),
@@ -310,6 +316,17 @@ def run_training(
     return RunOutcome(manifest=saved, metrics=metrics, result=result, listing=listing, split=split)
 
 
+def _log_roots(listing: DatasetListing, split: dict, log: Log) -> None:
+    """Name each root and warn where the data changed since the split was made (images that
+    vanished are left out of their part; new ones are in no part)."""
+    recorded = {root["name"]: root for root in split.get("roots") or []}
+    for info in listing.roots:
+        log(f"data root {info.name} ({info.role}): {info.images} images, {info.fingerprint[:12]}")
+        saved = recorded.get(info.name)
+        if saved and saved.get("fingerprint") != info.fingerprint:
+            log(f"warning: {info.name} changed since the split was made ({saved['fingerprint']})")
+
+
 TRAINED_STATE_FORMAT = "skinsite-trained-state/1"
 
 
@@ -329,7 +346,7 @@ def load_trained_state(path: Path | str) -> dict:
 
 def evaluate_artifact(
     artifact_dir: Path | str,
-    data: Path | str,
+    data: Path | str | Sequence[DataRoot],
     *,
     part: str = "test",
     split_file: Path | None = None,
@@ -343,7 +360,7 @@ def evaluate_artifact(
 
     predictor = load_predictor(artifact_dir, backend=backend)
     manifest = predictor.manifest
-    listing = load_dataset(data)
+    listing = load_roots(as_roots(data))
     split_path = split_file or manifest.file("split.json")
     if Path(split_path).is_file():
         records = apply_split(listing, load_split(Path(split_path)))[part]

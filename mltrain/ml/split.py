@@ -2,24 +2,29 @@
 
 Several photographs of one lesion share a ``group_id`` and always land in the same part, so test
 scores are not inflated by lesions seen in training. The split is two rounds of scikit-learn's
-``StratifiedGroupKFold``: one fold of ``round(1 / test)`` is the test part, then one fold of
-``round((1 - test) / val)`` of the rest is the validation part (70/15/15 gives 1/7 and 1/6 folds,
-i.e. about 71.5/14.2/14.3).
+``StratifiedGroupKFold`` over the strata "class and photo type": one fold of ``round(1 / test)``
+is the test part, then one fold of ``round((1 - test) / val)`` of the rest is the validation part
+(70/15/15 gives 1/7 and 1/6 folds, i.e. about 71.5/14.2/14.3). Images of train-only data roots
+(see ``roots.py``) only ever go to the training part.
 """
 
 from __future__ import annotations
 
 import json
 import warnings
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from pathlib import Path
 
 import numpy as np
 from sklearn.model_selection import StratifiedGroupKFold
 
 from .data import DataError, DatasetListing, ImageRecord
+from .roots import WATERMARKED_SOURCES
 
 PARTS = ("train", "val", "test")
+# Version 2 records the data roots (name, role, fingerprint); version 1 files (one root, no
+# "roots") still load.
+SPLIT_FORMAT = "skinsite-split/2"
 
 
 def _one_fold(labels: np.ndarray, groups: np.ndarray, n_splits: int, seed: int) -> np.ndarray:
@@ -37,15 +42,17 @@ def _one_fold(labels: np.ndarray, groups: np.ndarray, n_splits: int, seed: int) 
 
 
 def split_indices(
-    labels: Sequence[int],
+    labels: Sequence[Hashable],
     groups: Sequence[str],
     *,
     seed: int = 42,
     val: float = 0.15,
     test: float = 0.15,
 ) -> dict[str, list[int]]:
-    """Return ``{"train": [...], "val": [...], "test": [...]}`` index lists (sorted)."""
-    y = np.asarray(labels)
+    """Return ``{"train": [...], "val": [...], "test": [...]}`` index lists (sorted).
+
+    ``labels`` are the strata: class indices, or any hashable such as "class:photo type"."""
+    y = np.asarray([str(label) for label in labels])
     g = np.asarray(groups)
     if len(np.unique(g)) < 3:
         raise DataError("A split needs at least three groups of images.")
@@ -60,28 +67,90 @@ def split_indices(
     return {name: sorted(int(i) for i in idx) for name, idx in parts.items()}
 
 
+def stratum(record: ImageRecord) -> str:
+    """What the split keeps in proportion: the class and, where the source says, the photo type
+    (clinical melanoma is rare; stratifying by class alone can leave a part without it)."""
+    return f"{record.label}:{record.photo_type}"
+
+
 def make_split(
     listing: DatasetListing, *, seed: int = 42, val: float = 0.15, test: float = 0.15
 ) -> dict:
-    """A JSON-ready split of a listing, naming images by their path relative to the data root."""
-    records = listing.records
+    """A JSON-ready split of a listing, naming images by ``listing.relpath``.
+
+    Images of train-only roots all go to ``train``, except those sharing a ``group_id`` with a
+    validation or test image (a near-duplicate would leak): those are left out and counted."""
+    roles = {info.name: info.role for info in listing.roots}
+    splittable = [r for r in listing.records if roles.get(r.root, "split") == "split"]
+    train_only = [r for r in listing.records if roles.get(r.root, "split") == "train_only"]
     indices = split_indices(
-        [r.label for r in records], [r.group_id for r in records], seed=seed, val=val, test=test
+        [stratum(r) for r in splittable],
+        [r.group_id for r in splittable],
+        seed=seed,
+        val=val,
+        test=test,
     )
-    return {
-        "format": "skinsite-split/1",
+    named = {part: [listing.relpath(splittable[i]) for i in indices[part]] for part in PARTS}
+    held_out = {splittable[i].group_id for part in ("val", "test") for i in indices[part]}
+    extra = [r for r in train_only if r.group_id not in held_out]
+    named["train"] += [listing.relpath(r) for r in extra]
+    split = {
+        "format": SPLIT_FORMAT if listing.roots else "skinsite-split/1",
         "seed": seed,
         "fractions": {"train": round(1 - val - test, 4), "val": val, "test": test},
-        "method": "StratifiedGroupKFold by group_id",
+        "method": "StratifiedGroupKFold by group_id, stratified by class and photo type",
         "data_fingerprint": listing.fingerprint(),
-        **{part: [listing.relpath(records[i]) for i in indices[part]] for part in PARTS},
+        **named,
     }
+    if listing.roots:
+        split["roots"] = [info.to_dict() for info in listing.roots]
+        split["train_only_left_out"] = len(train_only) - len(extra)
+    return split
+
+
+def _names(listing: DatasetListing, split: dict) -> dict[str, ImageRecord]:
+    """The listing's records by the names the split uses.
+
+    A split of several roots names images ``<root>/<path>``; read against one root alone (e.g.
+    evaluating on ``skin10`` only) the listing's plain paths get that root's prefix. A split of
+    one root cannot be applied to several: which root it covers would be a guess."""
+    by_name = {listing.relpath(r): r for r in listing.records}
+    split_roots = split.get("roots") or []
+    several = len(split_roots) > 1
+    if several and not any(r.root for r in listing.records):
+        match = [
+            root["name"]
+            for root in split_roots
+            if root.get("fingerprint") == listing.fingerprint() or root["name"] == listing.root.name
+        ]
+        if not match:
+            names = ", ".join(root["name"] for root in split_roots)
+            raise DataError(
+                f"The split covers the data roots {names}; {listing.root} is none of them."
+            )
+        by_name = {f"{match[0]}/{name}": r for name, r in by_name.items()}
+    elif not several and any(r.root for r in listing.records):
+        raise DataError(
+            "This split was made on one data root; it cannot divide several. Make a new split "
+            "(leave out --split) or pass only that root."
+        )
+    return by_name
 
 
 def apply_split(listing: DatasetListing, split: dict) -> dict[str, list[ImageRecord]]:
-    """Records of each part; images of the split missing from the listing are left out."""
-    by_path = {listing.relpath(r): r for r in listing.records}
-    return {part: [by_path[p] for p in split[part] if p in by_path] for part in PARTS}
+    """Records of each part; images of the split missing from the listing are left out.
+
+    Raises ``DataError`` when a validation or test image comes from a watermarked source."""
+    by_name = _names(listing, split)
+    parts = {part: [by_name[p] for p in split[part] if p in by_name] for part in PARTS}
+    for part in ("val", "test"):
+        marked = [r for r in parts[part] if r.source.lower() in WATERMARKED_SOURCES]
+        if marked:
+            raise DataError(
+                f"The split's {part} part holds {len(marked)} watermarked photo(s) "
+                f"(e.g. {listing.relpath(marked[0])}); they may only train."
+            )
+    return parts
 
 
 def save_split(split: dict, path: Path) -> None:

@@ -1,7 +1,9 @@
 """Several training runs on one saved split, each under a wall-clock budget, and one table.
 
 Pure PyTorch, no Django, so it runs on a GPU machine that has only this package, the data and a
-split file: ``python -m mltrain.ml.sweep --data DIR --split split.json --plan plan.json --out DIR``.
+split file: ``python -m mltrain.ml.sweep --data DIR [--data DIR2] [--train-only DIR3] --split
+split.json --plan plan.json --out DIR`` (``--new-split`` makes the split, seed 42, and saves it
+there first).
 The plan is a JSON list of runs::
 
     [{"name": "mnv2-improved", "arch": "mobilenet_v2", "recipe": "improved",
@@ -31,11 +33,12 @@ import torch
 
 from .architectures import build_model
 from .calibration import expected_calibration_error, fit_temperature, softmax
-from .data import DataError, ImageDataset, load_dataset
+from .data import DataError, ImageDataset
 from .engine import TrainConfig, predict_logits, recipe_config, train
 from .metrics import evaluate
 from .pipeline import TRAINED_STATE_FORMAT, normalisation_for
-from .split import apply_split, load_split
+from .roots import data_roots, load_roots
+from .split import apply_split, load_split, make_split, save_split
 from .transforms import EvalTransform, train_transform
 
 TABLE_COLUMNS = (
@@ -234,8 +237,17 @@ def _write_rows(out: Path, rows: list[dict]) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--data", required=True, type=Path)
+    parser.add_argument(
+        "--data", required=True, type=Path, action="append", help="a data root (repeatable)"
+    )
+    parser.add_argument(
+        "--train-only", type=Path, action="append", default=[],
+        help="a data root whose images only train, never validate or test (repeatable)",
+    )  # fmt: skip
     parser.add_argument("--split", required=True, type=Path)
+    parser.add_argument(
+        "--new-split", action="store_true", help="make the split and write it to --split"
+    )
     parser.add_argument("--plan", required=True, type=Path)
     parser.add_argument("--out", required=True, type=Path)
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
@@ -252,8 +264,15 @@ def main(argv: list[str] | None = None) -> None:
         ):
             raise ValueError("the plan must be a JSON list of runs with name, arch and budget_s")
         # What the data and split would fail on, before any training starts.
-        split = load_split(args.split)
-        parts = apply_split(load_dataset(args.data, check=False), split)
+        listing = load_roots(data_roots(args.data, args.train_only), check=False)
+        if args.new_split:
+            if args.split.exists():
+                raise ValueError(f"{args.split} exists; --new-split will not overwrite it")
+            split = make_split(listing)
+            save_split(split, args.split)
+        else:
+            split = load_split(args.split)
+        parts = apply_split(listing, split)
     except (OSError, ValueError, DataError) as exc:
         parser.error(str(exc))  # one line and exit status 2, no traceback
     if args.only:

@@ -46,7 +46,14 @@ def add_training_options(parser, *, arch_required: bool = True) -> None:
 
     if arch_required:
         parser.add_argument("--arch", required=True, choices=ARCHITECTURES)
-    parser.add_argument("--data", required=True, help="folder of class folders, or a CSV manifest")
+    parser.add_argument(
+        "--data", required=True, action="append",
+        help="folder of class folders, or a CSV manifest; repeat it to merge several roots",
+    )  # fmt: skip
+    parser.add_argument(
+        "--train-only", action="append", default=[], metavar="DATA",
+        help="a data root whose images only train, never validate or test (repeatable)",
+    )  # fmt: skip
     parser.add_argument("--recipe", default="reference", choices=sorted(RECIPES))
     parser.add_argument("--epochs", type=int)
     parser.add_argument("--batch-size", type=int)
@@ -78,6 +85,13 @@ def add_training_options(parser, *, arch_required: bool = True) -> None:
         "schedule then follows the clock)",
     )
     parser.add_argument("--no-progress", action="store_true")
+
+
+def data_roots_option(options: dict) -> list:
+    """The ``--data`` and ``--train-only`` roots, checked (all exist, distinct names)."""
+    from mltrain.ml.roots import data_roots
+
+    return data_roots(options["data"], options.get("train_only") or ())
 
 
 def config_overrides(options: dict) -> dict:

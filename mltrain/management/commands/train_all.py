@@ -15,6 +15,7 @@ from mltrain.management.commands._common import (
     add_training_options,
     command_errors,
     config_overrides,
+    data_roots_option,
 )
 
 DEFAULT_ARCHES = ("custom_cnn", "resnet50", "densenet121", "mobilenet_v2")
@@ -45,10 +46,10 @@ class Command(BaseCommand):
         from mltrain import services
         from mltrain.ml import plots
         from mltrain.ml.architectures import build_model
-        from mltrain.ml.data import load_dataset
         from mltrain.ml.engine import recipe_config, resolve_device
         from mltrain.ml.pipeline import run_training
         from mltrain.ml.report import comparison_csv, comparison_markdown
+        from mltrain.ml.roots import describe, load_roots
         from mltrain.ml.split import make_split, save_split
 
         weights: dict[str, str] = {}
@@ -61,13 +62,14 @@ class Command(BaseCommand):
         output = Path(options["output"] or settings.MODELS_DIR)
         table_dir = output / f"{prefix}-comparison"
         with command_errors():
+            roots = data_roots_option(options)
             configs = {
                 arch: recipe_config(options["recipe"], arch=arch, **config_overrides(options))
                 for arch in options["arches"]
             }
             resolve_device(options["device"])
             models = {a: build_model(a, weights=weights.get(a, "none")) for a in options["arches"]}
-            listing = load_dataset(options["data"])
+            listing = load_roots(roots)
             split = make_split(listing, seed=next(iter(configs.values())).seed)
             table_dir.mkdir(parents=True, exist_ok=True)
             split_file = table_dir / "split.json"
@@ -78,14 +80,14 @@ class Command(BaseCommand):
                 source = weights.get(arch, "none")
                 run = services.start_training_run(
                     arch=arch, recipe=options["recipe"], weights=source,
-                    data_path=str(options["data"]), version=f"{prefix}-{arch.replace('_', '-')}",
+                    data_path=describe(roots), version=f"{prefix}-{arch.replace('_', '-')}",
                     options=config.to_dict(),
                 )  # fmt: skip
                 services.train_model_version(
                     run=run,
                     train=functools.partial(
                         run_training,
-                        options["data"],
+                        roots,
                         output_root=output,
                         version=run.version,
                         config=config,
@@ -102,7 +104,7 @@ class Command(BaseCommand):
                 run.refresh_from_db()
                 rows.append(_row(arch, source, config, run))
         protocol = options["protocol_note"] or (
-            f"Same grouped split of {options['data']} for every model (seed "
+            f"Same grouped split of {describe(roots)} for every model (seed "
             f"{split['seed']}); recipe {options['recipe']}. Weights: "
             + ", ".join(f"{r['arch']}: {r['weights']}" for r in rows)
             + "."

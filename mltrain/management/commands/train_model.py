@@ -12,6 +12,7 @@ from mltrain.management.commands._common import (
     add_training_options,
     command_errors,
     config_overrides,
+    data_roots_option,
 )
 
 
@@ -37,9 +38,9 @@ class Command(BaseCommand):
     def handle(self, *args, **options) -> None:
         from mltrain import services
         from mltrain.ml.architectures import build_model
-        from mltrain.ml.data import load_dataset
         from mltrain.ml.engine import TrainConfig, recipe_config, resolve_device
         from mltrain.ml.pipeline import load_trained_state, run_training
+        from mltrain.ml.roots import describe, load_roots
         from mltrain.models import TrainingRun
 
         arch = options["arch"]
@@ -49,6 +50,7 @@ class Command(BaseCommand):
         output = Path(options["output"] or settings.MODELS_DIR)
         with command_errors():
             # Everything that bad input can break is checked before a run is recorded.
+            roots = data_roots_option(options)
             trained, weights, recipe = None, options["weights"], options["recipe"]
             if options["trained_state"]:
                 trained = load_trained_state(options["trained_state"])
@@ -66,8 +68,8 @@ class Command(BaseCommand):
             resolve_device(config.device)
             if (output / version).exists():
                 raise CommandError(f"{output / version} already exists; choose another --name.")
-            self.stdout.write(f"Reading {options['data']} ...")
-            listing = load_dataset(options["data"])
+            self.stdout.write(f"Reading {describe(roots)} ...")
+            listing = load_roots(roots)
             run = None
             if options["resume"]:
                 run = TrainingRun.objects.filter(version=version).first()
@@ -76,7 +78,7 @@ class Command(BaseCommand):
                     arch=arch,
                     recipe=recipe,
                     weights=str(weights),
-                    data_path=str(options["data"]),
+                    data_path=describe(roots),
                     version=version,
                     options=config.to_dict(),
                 )
@@ -88,7 +90,7 @@ class Command(BaseCommand):
                 run=run,
                 activate=options["activate"],
                 train=lambda: run_training(
-                    options["data"],
+                    roots,
                     output_root=output,
                     version=version,
                     config=config,
