@@ -6,7 +6,13 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from diagnosis.imaging import InvalidImage, ValidatedImage, format_hint, validate_image
+from diagnosis.imaging import (
+    InvalidImage,
+    ValidatedImage,
+    browser_refusals,
+    format_hint,
+    validate_image,
+)
 from diagnosis.services import image_limits
 
 #: What the file picker offers. Browsers that do not map HEIC to image/* see the extensions.
@@ -30,6 +36,9 @@ class UploadForm(forms.Form):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         limits = image_limits()
+        #: The pages render these into data- attributes for the browser's own early checks.
+        self.limits = limits
+        self.browser_refusals = browser_refusals(limits)
         self.fields["image"].help_text = format_hint(limits)
         if not self.is_bound:
             self.initial.setdefault("token", uuid.uuid4())

@@ -137,6 +137,12 @@ def format_hint(limits: ImageLimits = DEFAULT_LIMITS) -> StrOrPromise:
     )
 
 
+def browser_refusals(limits: ImageLimits = DEFAULT_LIMITS) -> dict[str, StrOrPromise]:
+    """What the upload page refuses before sending (too large, not an image), in the words and
+    with the limits this validator uses, so the browser and the server never disagree."""
+    return {"too_large": _too_large(limits.max_bytes).message, "not_image": _unsupported().message}
+
+
 def validate_image(
     source: bytes | IO[bytes], *, limits: ImageLimits = DEFAULT_LIMITS
 ) -> ValidatedImage:

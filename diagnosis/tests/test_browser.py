@@ -6,52 +6,22 @@ Content-Security-Policy, so any inline script or style would show up as a consol
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from django.conf import settings
-from django.test import Client
 from django.urls import reverse
 
 from diagnosis.models import Diagnosis
 from diagnosis.tests import images
+from skinsite.testing.browser import WAIT, csp_errors, sign_in, start_chrome
 
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.integration,
     pytest.mark.django_db(transaction=True),
 ]
-
-WAIT = 60
-
-
-def start_chrome(*, camera_allowed: bool = True) -> Any:
-    if not (shutil.which("chromium") and shutil.which("chromedriver")):
-        pytest.skip("Chromium/ChromeDriver not installed (Debian: chromium chromium-driver)")
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    flags = [
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-dev-shm-usage",
-        "--window-size=412,915",
-        "--use-fake-device-for-media-stream",
-    ]
-    # Answer the camera permission prompt as a person would: allow, or block.
-    answer = "--use-fake-ui-for-media-stream" if camera_allowed else "--deny-permission-prompts"
-    flags.append(answer)
-    for flag in flags:
-        options.add_argument(flag)
-    options.binary_location = shutil.which("chromium") or ""
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(options=options, service=Service(shutil.which("chromedriver")))
-    driver.set_page_load_timeout(WAIT)
-    return driver
 
 
 @pytest.fixture
@@ -70,15 +40,6 @@ def chrome_camera_blocked() -> Iterator[Any]:
         yield driver
     finally:
         driver.quit()
-
-
-def sign_in(driver: Any, live_server: Any, user: Any) -> Any:
-    client = Client()
-    client.force_login(user)
-    driver.get(live_server.url + "/healthz")
-    cookie = client.cookies[settings.SESSION_COOKIE_NAME]
-    driver.add_cookie({"name": settings.SESSION_COOKIE_NAME, "value": cookie.value, "path": "/"})
-    return driver
 
 
 @pytest.fixture
@@ -104,14 +65,6 @@ def wait_for_result(driver: Any) -> None:
         )
     )
     assert driver.execute_script("return window.stillTheSamePage === true;")
-
-
-def csp_errors(driver: Any) -> list[str]:
-    return [
-        entry["message"]
-        for entry in driver.get_log("browser")
-        if "Content Security Policy" in entry["message"] or "Refused to" in entry["message"]
-    ]
 
 
 def test_a_person_uploads_a_photo_with_a_preview_and_watches_the_result_arrive(
