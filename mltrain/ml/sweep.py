@@ -101,7 +101,9 @@ def run_one(
         num_workers=workers,
         **entry.get("overrides", {}),
     )
-    config.mean, config.std = normalisation_for(weights, entry.get("normalisation", "auto"))
+    config.mean, config.std = normalisation_for(
+        weights, entry.get("normalisation", "auto"), config.arch
+    )
     config.deadline = time.time() + float(entry["budget_s"])
     model = build_model(config.arch, weights=weights)
     eval_tf = EvalTransform(config.input_size, config.mean, config.std)

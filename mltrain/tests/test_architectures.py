@@ -13,7 +13,10 @@ from mltrain.ml.preprocess import preprocess
 from mltrain.tests.conftest import train_tiny
 
 
-@pytest.mark.parametrize("arch", ARCHITECTURES)
+# Lite1 and Lite2 are Lite0's code with other multipliers: Lite0 stands for them here.
+@pytest.mark.parametrize(
+    "arch", [a for a in ARCHITECTURES if a not in ("efficientnet_lite1", "efficientnet_lite2")]
+)
 def test_each_architecture_trains_an_epoch_and_its_artifact_predicts_the_same(
     arch: str, manifest_data: Path, tmp_path: Path
 ):
