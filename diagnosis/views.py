@@ -194,12 +194,19 @@ def history(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-@require_POST
+@never_cache
+@require_http_methods(["GET", "POST"])
 def delete(request: HttpRequest, public_id: UUID) -> HttpResponse:
-    """Delete one diagnosis and its photo."""
-    services.delete_diagnosis(diagnosis=_own_diagnosis(request, public_id))
-    messages.success(request, _("The check and its photo were deleted."))
-    return redirect("diagnosis:history")
+    """Ask (GET), then delete one diagnosis and its photo (POST): a click is not enough."""
+    diagnosis = _own_diagnosis(request, public_id)
+    if request.method == "POST":
+        services.delete_diagnosis(diagnosis=diagnosis)
+        messages.success(request, _("The check and its photo were deleted."))
+        return redirect("diagnosis:history")
+    # "Cancel" leads back where the person came from: their history or this result.
+    from_history = request.GET.get("from") == "history"
+    context = {"diagnosis": diagnosis, "from_history": from_history}
+    return render(request, "diagnosis/delete.html", context)
 
 
 @login_required

@@ -165,12 +165,18 @@ def test_deleting_one_diagnosis_removes_it_and_its_files(
     assert not Path(path).exists()
 
 
-def test_delete_needs_a_post(
+def test_delete_asks_first_and_a_get_deletes_nothing(
     browser: Client, person: Any, active_model: Any, enqueued: list[int]
 ) -> None:
     diagnosis = make(person)
-    assert browser.get(reverse("diagnosis:delete", args=[diagnosis.public_id])).status_code == 405
+    url = reverse("diagnosis:delete", args=[diagnosis.public_id])
+    page = browser.get(url)
+    assert page.status_code == 200
+    assert f'action="{url}"' in page.content.decode()
     assert Diagnosis.objects.exists()
+    history = browser.get(reverse("diagnosis:history")).content.decode()
+    assert f'href="{url}?from=history"' in history  # a link to the question, not a delete form
+    assert f'action="{url}"' not in history
 
 
 def test_delete_all_asks_first_then_deletes_everything_of_mine(

@@ -454,7 +454,8 @@ def test_a_real_skin_photo_is_checked_linked_to_its_disease_page_and_deleted(
     stored = stack.folder / "media" / row_for(stack, email, public_id)["image"]
     assert stored.is_file()
     with browser.step("delete"):
-        browser.click(browser.find(f"[data-diagnosis='{public_id}'] form button[type=submit]"))
+        browser.click(browser.find(f"[data-diagnosis='{public_id}'] [data-delete]"))
+        browser.click(browser.visible("[data-delete-confirmation] button[type=submit]"))
         browser.wait(
             lambda d: not browser.find_all(f"[data-diagnosis='{public_id}']"),
             what="the entry to leave the history",
