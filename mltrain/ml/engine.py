@@ -28,6 +28,7 @@ from torch.utils.data import DataLoader, WeightedRandomSampler
 from tqdm import tqdm
 
 from .architectures import split_parameters, stem_modules
+from .augment import check_names
 from .data import ImageDataset
 from .metrics import balanced_accuracy, class_weights
 from .transforms import batch_transform
@@ -60,6 +61,8 @@ class TrainConfig:
     # class drawn equally often) | class_sqrt (classes only)
     sampling: str = "shuffle"
     augment: str = "reference"  # reference | strong | none
+    # Phone-photo augmentations added to "strong", by name (augment.PHONE_AUGMENTATIONS).
+    phone_augment: tuple[str, ...] = ()
     input_size: int = 224
     mean: tuple[float, float, float] = (0.5, 0.5, 0.5)
     std: tuple[float, float, float] = (0.5, 0.5, 0.5)
@@ -78,16 +81,26 @@ class TrainConfig:
     ema_decay: float = 0.0
     deadline: float | None = None  # unix time: stop after the epoch that would overrun it
 
+    def __post_init__(self) -> None:
+        # A misspelt or misplaced augmentation fails here, before any data is read.
+        self.phone_augment = check_names(self.phone_augment)
+        if self.phone_augment and self.augment != "strong":
+            raise ValueError(
+                f"--phone-augment {' '.join(self.phone_augment)} extends the strong "
+                f"augmentation; add --augment strong (or use the improved recipe)."
+            )
+
     def to_dict(self) -> dict:
         data = asdict(self)
         data["mean"], data["std"] = list(self.mean), list(self.std)
+        data["phone_augment"] = list(self.phone_augment)
         return data
 
     @classmethod
     def from_dict(cls, data: dict) -> TrainConfig:
         known = {f.name for f in fields(cls)}
         values = {k: v for k, v in data.items() if k in known}
-        for key in ("mean", "std"):
+        for key in ("mean", "std", "phone_augment"):
             if key in values:
                 values[key] = tuple(values[key])
         return cls(**values)
@@ -403,7 +416,7 @@ def train(
         start_epoch = int(state["epoch"]) + 1
         log(f"Resuming after epoch {start_epoch} of {config.epochs} from {checkpoint}.")
 
-    batch_stage = batch_transform(config.augment, config.mean, config.std)
+    batch_stage = batch_transform(config.augment, config.mean, config.std, config.phone_augment)
     started = time.monotonic()
     seen = 0
     for epoch in range(start_epoch, config.epochs):

@@ -195,7 +195,8 @@ def run_training(
         mean, std = config.mean, config.std  # what the weights were trained with
     eval_tf = EvalTransform(config.input_size, mean, std)
     train_set = ImageDataset(
-        parts["train"], train_transform(config.augment, config.input_size, mean, std)
+        parts["train"],
+        train_transform(config.augment, config.input_size, mean, std, config.phone_augment),
     )
     val_set = ImageDataset(parts["val"], eval_tf)
     test_set = ImageDataset(parts["test"], eval_tf)

@@ -108,7 +108,10 @@ def run_one(
     model = build_model(config.arch, weights=weights)
     eval_tf = EvalTransform(config.input_size, config.mean, config.std)
     train_set = ImageDataset(
-        parts["train"], train_transform(config.augment, config.input_size, config.mean, config.std)
+        parts["train"],
+        train_transform(
+            config.augment, config.input_size, config.mean, config.std, config.phone_augment
+        ),
     )
     val_set = ImageDataset(parts["val"], eval_tf)
     test_set = ImageDataset(parts["test"], eval_tf)

@@ -41,6 +41,7 @@ def command_errors() -> Iterator[None]:
 
 def add_training_options(parser, *, arch_required: bool = True) -> None:
     from mltrain.ml.architectures import ARCHITECTURES
+    from mltrain.ml.augment import PHONE_AUGMENTATIONS
     from mltrain.ml.engine import RECIPES
     from mltrain.ml.transforms import AUGMENTATIONS
 
@@ -61,6 +62,11 @@ def add_training_options(parser, *, arch_required: bool = True) -> None:
     parser.add_argument("--head-lr", type=float)
     parser.add_argument("--input-size", type=int)
     parser.add_argument("--augment", choices=AUGMENTATIONS)
+    parser.add_argument(
+        "--phone-augment", nargs="+", choices=PHONE_AUGMENTATIONS, metavar="NAME",
+        help="phone-photo augmentations added to --augment strong: "
+        + ", ".join(PHONE_AUGMENTATIONS),
+    )  # fmt: skip
     parser.add_argument("--freeze-epochs", type=int, help="epochs that train only the new head")
     parser.add_argument("--freeze-stem", type=int, help="first feature blocks kept frozen")
     parser.add_argument("--epoch-samples", type=int, help="training images drawn per epoch")
@@ -104,6 +110,7 @@ def config_overrides(options: dict) -> dict:
         "head_lr": options.get("head_lr"),
         "input_size": options.get("input_size"),
         "augment": options.get("augment"),
+        "phone_augment": tuple(options["phone_augment"]) if options.get("phone_augment") else None,
         "freeze_epochs": options.get("freeze_epochs"),
         "freeze_stem": options.get("freeze_stem"),
         "epoch_samples": options.get("epoch_samples"),
