@@ -4,9 +4,10 @@ from collections.abc import Callable
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
-from django.utils import translation
+from django.utils import timezone, translation
 
 from accounts.preferences import LANGUAGE_CODES, set_language_cookie
+from accounts.timezones import zone_for_user
 
 
 class UserLanguageMiddleware:
@@ -36,3 +37,21 @@ class UserLanguageMiddleware:
             return ""
         language = user.preferred_language
         return language if language in LANGUAGE_CODES else ""
+
+
+class UserTimeZoneMiddleware:
+    """Times on the pages are in the signed-in person's own zone (saved from their browser).
+
+    Runs after AuthenticationMiddleware. Without a saved zone, the site's TIME_ZONE applies.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        zone = zone_for_user(getattr(request, "user", None))
+        if zone is None:
+            timezone.deactivate()
+            return self.get_response(request)
+        with timezone.override(zone):
+            return self.get_response(request)

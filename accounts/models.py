@@ -45,6 +45,8 @@ class User(AbstractUser):
         _("preferred language"), max_length=8, choices=settings.LANGUAGES, blank=True
     )
     theme = models.CharField(_("theme"), max_length=8, choices=Theme.choices, default=Theme.AUTO)
+    #: An IANA name ("Asia/Riyadh") the browser reported; empty until then (the site's zone).
+    time_zone = models.CharField(_("time zone"), max_length=64, blank=True)
 
     USERNAME_FIELD = "email"
     REQUIRED_FIELDS: ClassVar[list[str]] = []

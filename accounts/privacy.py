@@ -28,6 +28,7 @@ def _account_record(user: User) -> dict[str, Any]:
         "last_login": user.last_login,
         "preferred_language": user.preferred_language,
         "theme": user.theme,
+        "time_zone": user.time_zone,
         "email_addresses": list(
             EmailAddress.objects.filter(user=user).values("email", "verified", "primary")
         ),

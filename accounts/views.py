@@ -14,6 +14,7 @@ from accounts import privacy, services
 from accounts.forms import DeleteAccountForm
 from accounts.models import User
 from accounts.preferences import LANGUAGE_CODES, set_language_cookie, set_theme_cookie
+from accounts.timezones import is_time_zone
 
 
 def _next_url(request: HttpRequest) -> str:
@@ -52,6 +53,17 @@ def set_theme(request: HttpRequest) -> HttpResponse:
         services.set_theme(user=request.user, theme=theme)
     set_theme_cookie(response, theme)
     return response
+
+
+@login_required
+@require_POST
+def set_time_zone(request: HttpRequest) -> HttpResponse:
+    """The zone the browser reports (site.js sends it when it differs from the saved one)."""
+    zone = request.POST.get("time_zone", "")
+    if not is_time_zone(zone):
+        return HttpResponse(status=400)
+    services.set_time_zone(user=request.user, zone=zone)  # type: ignore[arg-type]
+    return HttpResponse(status=204)
 
 
 @login_required

@@ -17,6 +17,13 @@ from django.test import Client
 WAIT = 60
 DESKTOP = (1280, 757)
 PHONE = (390, 844)
+#: (viewport, language, theme) of every look the site promises, as pytest parameters.
+LOOKS = [
+    pytest.param(size, language, theme, id=f"{device}-{language}-{theme}")
+    for device, size in (("desktop", DESKTOP), ("phone", PHONE))
+    for language in ("en", "ar")
+    for theme in ("light", "dark")
+]
 
 
 def start_chrome(*, camera_allowed: bool = True) -> Any:
@@ -66,8 +73,10 @@ def viewport(driver: Any, size: tuple[int, int]) -> None:
 
 
 def prefer(driver: Any, live_server: Any, *, language: str, theme: str) -> None:
-    """The language and theme a person without a saved preference chose (the site's cookies)."""
+    """The language and theme a person without a saved preference chose (the site's cookies),
+    in a browser that forgot what earlier tests stored."""
     driver.get(live_server.url + "/healthz")
+    driver.execute_script("window.sessionStorage.clear(); window.localStorage.clear();")
     driver.add_cookie({"name": settings.LANGUAGE_COOKIE_NAME, "value": language, "path": "/"})
     driver.add_cookie({"name": "theme", "value": theme, "path": "/"})
 
