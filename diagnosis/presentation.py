@@ -52,11 +52,20 @@ def confidence_words(probability: float) -> str:
     return str(CONFIDENCE_WORDS[-1][1])
 
 
+#: Unicode's left-to-right isolate (LRI ... PDI) around every percentage.
+_LTR_ISOLATE = "\u2066{}\u2069"
+
+
 def percent_text(probability: float) -> str:
+    """"44%" as every page shows it, in both languages: the one percent formatter.
+
+    The number is a left-to-right isolate. Otherwise an Arabic page reordered it by context:
+    "%44" inside a sentence or after the date in the history, "44%" alone in the top-3 list.
+    With Latin digits, CLDR's Arabic convention is the number then the sign, as in English.
+    """
     percent = round(probability * 100)
-    if percent == 0 and probability > 0:
-        return "<1%"
-    return f"{percent}%"
+    text = "<1%" if percent == 0 and probability > 0 else f"{percent}%"
+    return _LTR_ISOLATE.format(text)
 
 
 def describe(

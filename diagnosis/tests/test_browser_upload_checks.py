@@ -19,6 +19,7 @@ from diagnosis.services import image_limits
 from diagnosis.tests import images
 from skinsite.testing.browser import (
     DESKTOP,
+    LOOKS,
     PHONE,
     WAIT,
     csp_errors,
@@ -29,13 +30,6 @@ from skinsite.testing.browser import (
 )
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-LOOKS = [
-    pytest.param(size, language, theme, id=f"{name}-{language}-{theme}")
-    for name, size in (("desktop", DESKTOP), ("phone", PHONE))
-    for language in ("en", "ar")
-    for theme in ("light", "dark")
-]
 
 
 @pytest.fixture(scope="module")
