@@ -63,6 +63,9 @@ class TrainConfig:
     augment: str = "reference"  # reference | strong | none
     # Phone-photo augmentations added to "strong", by name (augment.PHONE_AUGMENTATIONS).
     phone_augment: tuple[str, ...] = ()
+    # Paste a watermarked source's mark onto other clinical photos (watermark.py); only acts
+    # when such photos (dermnet-com) are in the training part. False: for measuring the shortcut.
+    neutralise_watermark: bool = True
     input_size: int = 224
     mean: tuple[float, float, float] = (0.5, 0.5, 0.5)
     std: tuple[float, float, float] = (0.5, 0.5, 0.5)

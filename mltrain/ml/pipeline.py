@@ -36,6 +36,7 @@ from .report import render_report
 from .roots import DataRoot, as_roots, describe, load_roots
 from .split import apply_split, load_split, make_split, save_split
 from .transforms import EvalTransform, train_transform
+from .watermark import training_set
 
 Log = Callable[[str], None]
 
@@ -194,9 +195,11 @@ def run_training(
     else:
         mean, std = config.mean, config.std  # what the weights were trained with
     eval_tf = EvalTransform(config.input_size, mean, std)
-    train_set = ImageDataset(
+    train_set = training_set(
         parts["train"],
         train_transform(config.augment, config.input_size, mean, std, config.phone_augment),
+        neutralise=config.neutralise_watermark,
+        log=log,
     )
     val_set = ImageDataset(parts["val"], eval_tf)
     test_set = ImageDataset(parts["test"], eval_tf)

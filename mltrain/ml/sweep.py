@@ -40,6 +40,7 @@ from .pipeline import TRAINED_STATE_FORMAT, normalisation_for
 from .roots import data_roots, load_roots
 from .split import apply_split, load_split, make_split, save_split
 from .transforms import EvalTransform, train_transform
+from .watermark import training_set
 
 TABLE_COLUMNS = (
     "name",
@@ -107,11 +108,13 @@ def run_one(
     config.deadline = time.time() + float(entry["budget_s"])
     model = build_model(config.arch, weights=weights)
     eval_tf = EvalTransform(config.input_size, config.mean, config.std)
-    train_set = ImageDataset(
+    train_set = training_set(
         parts["train"],
         train_transform(
             config.augment, config.input_size, config.mean, config.std, config.phone_augment
         ),
+        neutralise=config.neutralise_watermark,
+        log=log,
     )
     val_set = ImageDataset(parts["val"], eval_tf)
     test_set = ImageDataset(parts["test"], eval_tf)

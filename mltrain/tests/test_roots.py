@@ -168,7 +168,7 @@ def test_train_model_reads_several_roots_and_saves_them_with_the_model(three_roo
     call_command(
         "train_model", "--arch", "custom_cnn", "--name", "multi",
         "--data", str(three_roots[0].path), "--data", str(three_roots[1].path),
-        "--train-only", str(three_roots[2].path),
+        "--train-only", str(three_roots[2].path), "--no-watermark-paste",
         "--epochs", "1", "--input-size", "32", "--batch-size", "16", "--no-progress",
         stdout=out, stderr=io.StringIO(),
     )  # fmt: skip
@@ -191,7 +191,8 @@ def test_train_model_refuses_a_missing_root_before_recording_a_run(three_roots, 
 def test_the_sweep_reads_several_roots_and_can_make_their_split(three_roots, tmp_path: Path):
     from mltrain.ml.sweep import main as sweep_main
 
-    tiny = {"input_size": 32, "batch_size": 8, "epochs": 1, "epoch_samples": 16}
+    tiny = {"input_size": 32, "batch_size": 8, "epochs": 1, "epoch_samples": 16,
+            "neutralise_watermark": False}  # fmt: skip
     plan = [{"name": "one", "arch": "custom_cnn", "budget_s": 60, "overrides": tiny}]
     (tmp_path / "plan.json").write_text(json.dumps(plan))
     base, extra, marked = (str(r.path) for r in three_roots)

@@ -67,6 +67,11 @@ def add_training_options(parser, *, arch_required: bool = True) -> None:
         help="phone-photo augmentations added to --augment strong: "
         + ", ".join(PHONE_AUGMENTATIONS),
     )  # fmt: skip
+    parser.add_argument(
+        "--no-watermark-paste", action="store_true",
+        help="do not paste a train-only source's watermark onto other photos (to measure the "
+        "shortcut it opens)",
+    )  # fmt: skip
     parser.add_argument("--freeze-epochs", type=int, help="epochs that train only the new head")
     parser.add_argument("--freeze-stem", type=int, help="first feature blocks kept frozen")
     parser.add_argument("--epoch-samples", type=int, help="training images drawn per epoch")
@@ -110,6 +115,7 @@ def config_overrides(options: dict) -> dict:
         "head_lr": options.get("head_lr"),
         "input_size": options.get("input_size"),
         "augment": options.get("augment"),
+        "neutralise_watermark": False if options.get("no_watermark_paste") else None,
         "phone_augment": tuple(options["phone_augment"]) if options.get("phone_augment") else None,
         "freeze_epochs": options.get("freeze_epochs"),
         "freeze_stem": options.get("freeze_stem"),
