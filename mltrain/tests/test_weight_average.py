@@ -12,9 +12,10 @@ from mltrain.ml.architectures import build_model
 from mltrain.ml.engine import TrainingError, train
 from mltrain.tests.conftest import tiny_config, tiny_train_val_sets
 
-# One optimiser step per epoch: the tiny training part (about 40 images) fits one batch. At this
-# rate the second epoch scores better than the first on validation, with seed 0.
-ONE_STEP = {"batch_size": 64, "patience": 9, "lr": 3e-3}
+# One optimiser step per epoch: the tiny training part (about 32 images) fits one batch. At this
+# rate the second epoch scores better than the first on validation, with seed 0 (checked again
+# when the split became stratified by photo type as well as class: 3e-3 no longer did).
+ONE_STEP = {"batch_size": 64, "patience": 9, "lr": 1e-2}
 
 
 def _last_weights(train_set, val_set, checkpoint: Path, **overrides) -> dict[str, torch.Tensor]:
