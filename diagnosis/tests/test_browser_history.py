@@ -82,7 +82,7 @@ def person_with_a_check(
         chrome.delete_all_cookies()
         time_zone(chrome, zone)
         prefer(chrome, live_server, language=language, theme=theme)
-        person = user_factory()
+        person = user_factory(theme=theme)  # a signed-in person's theme is their saved one
         sign_in(chrome, live_server, person)
         viewport(chrome, size)
         diagnosis = make(person, predictions=PREDICTIONS, top_class=PREDICTIONS[0]["key"])
@@ -166,14 +166,19 @@ def test_times_percentages_and_names_read_right_in_every_look(
     person, diagnosis = person_with_a_check(size, language, theme, zone="Asia/Riyadh")
     chrome.get(live_server.url + reverse("diagnosis:history"))
     # The page finds the device's zone, saves it, and shows the time again in it.
-    label = until(
+    # Read in one go in the page: it may be reloading meanwhile.
+    shown = until(
         chrome,
-        lambda d: "Asia/Riyadh" in find(d, "[data-time-zone]").text and find(d, "main time"),
+        lambda d: d.execute_script(
+            "const zone = document.querySelector('[data-time-zone]');"
+            "return zone && zone.textContent.includes('Asia/Riyadh')"
+            " ? document.querySelector('main time').textContent : null;"
+        ),
     )
     person.refresh_from_db()
     assert person.time_zone == "Asia/Riyadh"
     expected = {"en": "Dec. 1, 2026, 11:50 p.m.", "ar": "1 ديسمبر 2026، 11:50 م"}[language]
-    assert label.text == expected  # 20:50 UTC is 23:50 in Riyadh
+    assert shown == expected  # 20:50 UTC is 23:50 in Riyadh
 
     entry = find(chrome, f"[data-diagnosis='{diagnosis.public_id}']")
     name = entry.find_element("css selector", "a.fw-semibold")

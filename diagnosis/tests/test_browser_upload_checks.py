@@ -48,7 +48,7 @@ def upload_page(chrome: Any, live_server: Any, user_factory: Any, active_model: 
     def open_page(size: tuple[int, int], language: str, theme: str) -> Any:
         chrome.delete_all_cookies()
         prefer(chrome, live_server, language=language, theme=theme)
-        sign_in(chrome, live_server, user_factory())
+        sign_in(chrome, live_server, user_factory(theme=theme))
         viewport(chrome, size)
         chrome.get(live_server.url + reverse("diagnosis:upload"))
         return chrome
