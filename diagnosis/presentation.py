@@ -57,7 +57,7 @@ _LTR_ISOLATE = "\u2066{}\u2069"
 
 
 def percent_text(probability: float) -> str:
-    """"44%" as every page shows it, in both languages: the one percent formatter.
+    """The one percent formatter of every page: "44%", in both languages.
 
     The number is a left-to-right isolate. Otherwise an Arabic page reordered it by context:
     "%44" inside a sentence or after the date in the history, "44%" alone in the top-3 list.
