@@ -12,6 +12,7 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -161,3 +162,68 @@ def test_a_second_sigterm_during_the_stop_ends_it_quietly_and_stops_every_child(
     assert "Traceback" not in text
     assert "KeyboardInterrupt" not in text
     assert process.returncode == 0, text
+
+
+@pytest.fixture
+def spawned(monkeypatch: pytest.MonkeyPatch) -> list[tuple[list[str], dict[str, str]]]:
+    """The children run_site would start: their command lines and environments."""
+    from skinsite.management.commands import run_site
+
+    calls: list[tuple[list[str], dict[str, str]]] = []
+
+    def record(command: list[str], **kwargs: Any) -> None:
+        calls.append((command, kwargs.get("env") or {}))
+
+    monkeypatch.setattr(run_site, "_spawn", record)
+    return calls
+
+
+def start_children() -> None:
+    from skinsite.management.commands.run_site import Command
+
+    command = Command()
+    command._start_worker()
+    command._start_web("127.0.0.1", 8000, 1)
+
+
+def test_by_default_the_terminal_gets_no_request_log_banner_or_beat_lines(
+    spawned: list[tuple[list[str], dict[str, str]]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("LOG_LEVEL", raising=False)
+    start_children()
+    (worker, worker_env), (web, web_env) = spawned
+    assert "--quiet" in worker
+    assert worker[worker.index("--loglevel") + 1] == "WARNING"
+    assert "--access-logfile" not in web
+    assert web[web.index("--log-level") + 1] == "warning"
+    assert worker_env["LOG_LEVEL"] == web_env["LOG_LEVEL"] == "warning"
+
+
+def test_log_level_info_brings_the_logs_back(
+    spawned: list[tuple[list[str], dict[str, str]]],
+    monkeypatch: pytest.MonkeyPatch,
+    settings: Any,
+) -> None:
+    monkeypatch.setenv("LOG_LEVEL", "info")
+    settings.LOG_LEVEL = "INFO"
+    start_children()
+    (worker, _), (web, web_env) = spawned
+    assert "--quiet" not in worker
+    assert worker[worker.index("--loglevel") + 1] == "INFO"
+    assert web[web.index("--access-logfile") + 1] == "-"
+    assert web_env["LOG_LEVEL"] == "info"
+
+
+@pytest.mark.parametrize("root", [True, False])
+def test_celerys_root_warning_is_filtered_only_for_root(
+    spawned: list[tuple[list[str], dict[str, str]]], monkeypatch: pytest.MonkeyPatch, root: bool
+) -> None:
+    from skinsite.management.commands import run_site
+
+    monkeypatch.setattr(run_site, "_running_as_root", lambda: root)
+    monkeypatch.delenv("PYTHONWARNINGS", raising=False)
+    start_children()
+    (_worker, worker_env), (_web, web_env) = spawned
+    filtered = run_site.ROOT_WARNING_FILTER in worker_env.get("PYTHONWARNINGS", "")
+    assert filtered is root
+    assert "PYTHONWARNINGS" not in web_env
