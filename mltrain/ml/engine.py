@@ -30,6 +30,7 @@ from tqdm import tqdm
 from .architectures import split_parameters, stem_modules
 from .augment import check_names
 from .data import ImageDataset
+from .distill import TeacherTargets, TrainingLoss, to_device
 from .metrics import balanced_accuracy, class_weights
 from .transforms import batch_transform
 
@@ -66,6 +67,11 @@ class TrainConfig:
     # Paste a watermarked source's mark onto other clinical photos (watermark.py); only acts
     # when such photos (dermnet-com) are in the training part. False: for measuring the shortcut.
     neutralise_watermark: bool = True
+    # Distillation (distill.py): a teacher artifact folder or sweep state whose cached logits
+    # join the label loss with weight distill_alpha, softened by distill_temperature. None: off.
+    teacher: str | None = None
+    distill_alpha: float = 0.5
+    distill_temperature: float = 4.0
     input_size: int = 224
     mean: tuple[float, float, float] = (0.5, 0.5, 0.5)
     std: tuple[float, float, float] = (0.5, 0.5, 0.5)
@@ -339,6 +345,11 @@ def train(
     criterion = nn.CrossEntropyLoss(
         weight=weights.to(device), label_smoothing=config.label_smoothing
     )
+    if config.teacher and not isinstance(train_set, TeacherTargets):
+        raise TrainingError("A teacher is set but the training set carries no teacher logits.")
+    loss_fn = TrainingLoss(
+        criterion, alpha=config.distill_alpha, temperature=config.distill_temperature
+    )
     backbone, head = split_parameters(model, config.arch)
     groups = [
         {"params": backbone, "lr": config.lr},
@@ -399,6 +410,7 @@ def train(
             "scheduler",
             "sampling",
             "ema_decay",
+            "teacher",
         )
         for key in compared:
             if getattr(saved, key) != getattr(config, key):
@@ -470,15 +482,15 @@ def train(
             file=sys.stderr,
             mininterval=1 if sys.stderr.isatty() else 30,
         )
-        for images, labels in bar:
+        for images, targets in bar:
             images = images.to(device, non_blocking=True)
             if batch_stage is not None:
                 images = batch_stage(images, generator)
             images = images.contiguous(memory_format=memory_format)
-            labels = labels.to(device, non_blocking=True)
+            targets = to_device(targets, device)
             optimiser.zero_grad(set_to_none=True)
             with _autocast(device, config):
-                loss = criterion(model(images), labels)
+                loss, batch = loss_fn(model(images), targets)
             if scaler is not None:
                 scaler.scale(loss).backward()
                 scaler.step(optimiser)
@@ -490,8 +502,8 @@ def train(
                 ema.update_parameters(model)
             if config.scheduler == "cosine":
                 scheduler.step()
-            total_loss += float(loss.item()) * len(labels)
-            count += len(labels)
+            total_loss += float(loss.item()) * batch
+            count += batch
             bar.set_postfix(loss=f"{total_loss / count:.4f}", refresh=False)
         if config.scheduler == "step":
             scheduler.step()

@@ -27,6 +27,7 @@ from .artifacts import ArtifactError, ModelManifest, export_onnx, write_artifact
 from .calibration import expected_calibration_error, fit_temperature, reliability_bins, softmax
 from .classes import CLASS_KEYS
 from .data import DatasetListing, ImageDataset, ImageRecord
+from .distill import with_teacher
 from .efficientnet_lite import LITE_MEAN, LITE_STD
 from .efficientnet_lite import VARIANTS as LITE_VARIANTS
 from .engine import TrainConfig, TrainResult, predict_logits, resolve_device, train
@@ -142,6 +143,7 @@ def run_training(
     model: nn.Module | None = None,
     listing: DatasetListing | None = None,
     trained: dict | None = None,
+    teacher_cache: Path | None = None,
 ) -> RunOutcome:
     """Train one model and write its artifact to ``output_root/version``.
 
@@ -150,6 +152,9 @@ def run_training(
     ``work_dir`` holds the checkpoint and the split while training (``--resume`` reads them).
     ``model`` and ``listing`` may come from the caller, who built them to fail fast before
     recording a run; bad input fails here before the work folder is created.
+
+    With ``config.teacher`` set, the teacher's logits on the training images are read from (or
+    computed once into) ``teacher_cache`` (default ``output_root/.teacher-logits``).
 
     ``trained`` is a trained state (see ``load_trained_state``) from another machine: ``model``
     already holds its weights, training is skipped, and calibration, evaluation and export run
@@ -203,6 +208,11 @@ def run_training(
     )
     val_set = ImageDataset(parts["val"], eval_tf)
     test_set = ImageDataset(parts["test"], eval_tf)
+    if config.teacher and trained is None:
+        train_set = with_teacher(
+            train_set, config.teacher, device=config.device, log=log,
+            cache_dir=Path(teacher_cache or Path(output_root) / ".teacher-logits"),
+        )  # fmt: skip
 
     if trained is None:
         result = train(

@@ -14,7 +14,9 @@ For each run it trains with early stopping on validation balanced accuracy, fits
 on validation, evaluates the test part (overall, clinical photographs, clinical melanoma recall)
 and rewrites ``sweep.json`` and ``sweep.md`` so a run cut short still leaves every finished row.
 ``save_state`` writes ``<name>.pt``: the best weights and the training record, which
-``manage.py train_model --trained-state`` turns into an artifact on the original images.
+``manage.py train_model --trained-state`` turns into an artifact on the original images, or which
+another run's ``"overrides": {"teacher": "<out>/<name>.pt"}`` distils from (the teacher's logits
+are cached in ``<out>/.teacher-logits``).
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ import torch
 from .architectures import build_model
 from .calibration import expected_calibration_error, fit_temperature, softmax
 from .data import DataError, ImageDataset
+from .distill import with_teacher
 from .engine import TrainConfig, predict_logits, recipe_config, train
 from .metrics import evaluate
 from .pipeline import TRAINED_STATE_FORMAT, normalisation_for
@@ -118,6 +121,10 @@ def run_one(
     )
     val_set = ImageDataset(parts["val"], eval_tf)
     test_set = ImageDataset(parts["test"], eval_tf)
+    if config.teacher:
+        train_set = with_teacher(
+            train_set, config.teacher, cache_dir=out / ".teacher-logits", device=device, log=log
+        )
     result = train(model, train_set, val_set, config, log=log, progress=False)
     val_logits = predict_logits(model, val_set, config=config)
     test_logits = predict_logits(model, test_set, config=config)

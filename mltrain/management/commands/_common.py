@@ -72,6 +72,15 @@ def add_training_options(parser, *, arch_required: bool = True) -> None:
         help="do not paste a train-only source's watermark onto other photos (to measure the "
         "shortcut it opens)",
     )  # fmt: skip
+    parser.add_argument(
+        "--teacher", metavar="MODEL",
+        help="distil from this teacher (a model folder, or a .pt the sweep saved); its logits "
+        "on the training images are computed once and cached",
+    )  # fmt: skip
+    parser.add_argument("--distill-alpha", type=float, help="weight of the teacher's part (0.5)")
+    parser.add_argument(
+        "--distill-temperature", type=float, help="softening temperature of the logits (4)"
+    )
     parser.add_argument("--freeze-epochs", type=int, help="epochs that train only the new head")
     parser.add_argument("--freeze-stem", type=int, help="first feature blocks kept frozen")
     parser.add_argument("--epoch-samples", type=int, help="training images drawn per epoch")
@@ -116,6 +125,9 @@ def config_overrides(options: dict) -> dict:
         "input_size": options.get("input_size"),
         "augment": options.get("augment"),
         "neutralise_watermark": False if options.get("no_watermark_paste") else None,
+        "teacher": options.get("teacher"),
+        "distill_alpha": options.get("distill_alpha"),
+        "distill_temperature": options.get("distill_temperature"),
         "phone_augment": tuple(options["phone_augment"]) if options.get("phone_augment") else None,
         "freeze_epochs": options.get("freeze_epochs"),
         "freeze_stem": options.get("freeze_stem"),

@@ -38,6 +38,7 @@ class Command(BaseCommand):
     def handle(self, *args, **options) -> None:
         from mltrain import services
         from mltrain.ml.architectures import build_model
+        from mltrain.ml.distill import load_teacher
         from mltrain.ml.engine import TrainConfig, recipe_config, resolve_device
         from mltrain.ml.pipeline import load_trained_state, run_training
         from mltrain.ml.roots import describe, load_roots
@@ -66,6 +67,8 @@ class Command(BaseCommand):
                 config = recipe_config(recipe, arch=arch, **config_overrides(options))
                 model = build_model(arch, weights=weights)
             resolve_device(config.device)
+            if config.teacher:
+                load_teacher(config.teacher)  # a bad teacher fails before a run is recorded
             if (output / version).exists():
                 raise CommandError(f"{output / version} already exists; choose another --name.")
             self.stdout.write(f"Reading {describe(roots)} ...")
