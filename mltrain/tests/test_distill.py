@@ -169,3 +169,18 @@ def test_the_engine_refuses_a_teacher_without_its_logits(manifest_data: Path):
     _image, (label, logits) = wrapped[0]
     assert label == train_set.records[0].label and logits.shape == (10,)
     assert wrapped.records == train_set.records
+
+
+@pytest.mark.django_db
+def test_train_model_refuses_a_bad_teacher_before_recording_a_run(manifest_data: Path, tmp_path):
+    import io
+
+    from django.core.management import call_command
+    from django.core.management.base import CommandError
+
+    from mltrain.models import TrainingRun
+
+    with pytest.raises(CommandError, match="does not exist"):
+        call_command("train_model", "--arch", "custom_cnn", "--data", str(manifest_data),
+                     "--teacher", str(tmp_path / "no-teacher"), stdout=io.StringIO())  # fmt: skip
+    assert not TrainingRun.objects.exists()

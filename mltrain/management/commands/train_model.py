@@ -67,7 +67,7 @@ class Command(BaseCommand):
                 config = recipe_config(recipe, arch=arch, **config_overrides(options))
                 model = build_model(arch, weights=weights)
             resolve_device(config.device)
-            if config.teacher:
+            if config.teacher and trained is None:
                 load_teacher(config.teacher)  # a bad teacher fails before a run is recorded
             if (output / version).exists():
                 raise CommandError(f"{output / version} already exists; choose another --name.")
