@@ -169,7 +169,7 @@ class CornerSafeCrop:
         size: int,
         scale: tuple[float, float] = (0.35, 0.9),
         ratio: tuple[float, float] = (3 / 4, 4 / 3),
-        margin: float = 0.12,
+        margin: float = 0.15,
         p_safe: float = 0.85,
     ) -> None:
         self.size, self.scale, self.ratio = size, scale, ratio
