@@ -169,6 +169,7 @@ class CornerSafeCrop:
         size: int,
         scale: tuple[float, float] = (0.35, 0.9),
         ratio: tuple[float, float] = (3 / 4, 4 / 3),
+        # 15%: a Fitzpatrick17k atlas mark ("SFS", bottom left) reaches past 12% of the side.
         margin: float = 0.15,
         p_safe: float = 0.85,
     ) -> None:
