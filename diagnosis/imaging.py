@@ -164,8 +164,10 @@ def validate_image(
     with img:
         source_format = img.format or ""
         source_size = img.size
-        _check_header(img, limits)
         try:
+            # Inside the try: some header checks read on (a GIF's next frame for is_animated),
+            # where a damaged file fails as a damaged picture does (found by the fuzz test).
+            _check_header(img, limits)
             picture = _decode(img, limits)
         except Image.DecompressionBombError as exc:
             raise _too_many_pixels(limits) from exc

@@ -283,3 +283,13 @@ def test_the_format_hint_names_the_formats_and_the_size_limit() -> None:
     hint = str(imaging.format_hint(ImageLimits(max_bytes=10 * 1024 * 1024)))
     assert "HEIC" in hint
     assert "10 MB" in hint
+
+
+def test_a_gif_whose_second_frame_is_cut_short_is_refused_as_damaged() -> None:
+    # Found by the fuzz test: asking whether the GIF is animated reads the next frame's
+    # colour table, which Pillow indexes past its end (IndexError) when the file stops there.
+    gif = images.encode(images.picture((80, 80)).convert("P"), "GIF")
+    next_frame = b"!\xf9\x04\x01\x00\x00+\x00" + b",\x00\x00\x00\x00P\x00P\x00\x85\x00"
+    with pytest.raises(InvalidImage) as refused:
+        validate_image(gif.removesuffix(b";") + next_frame)
+    assert refused.value.code == "corrupt"
