@@ -5,6 +5,12 @@ model version (never at import, never in the prefork parent: CUDA cannot survive
 later jobs reuse it until a different version is activated, which ``active_model_version()``
 (cached briefly by mltrain) reveals before the next job. A missing, corrupt or incompatible
 artifact raises ``ModelUnavailable``; nothing is cached then, so the next job tries again.
+
+``classify_image`` judges a photo in this order (``mltrain.ml.trust`` explains the last three):
+too poor to judge (``mltrain.ml.quality``, any model) -> not skin -> photo type and per-type
+calibration -> can't tell. A model without a trust bundle (an older artifact) still serves, with
+one log line saying the gate is off; its answers then carry no photo type and no "right N times
+in 10" figure, so the page claims nothing it does not know.
 """
 
 from __future__ import annotations
@@ -38,14 +44,23 @@ class LoadedModel:
     sha256: str
     predictor: Any  # mltrain.ml.predictors.Predictor
     key: tuple[Any, ...]
+    trust: Any = None  # mltrain.ml.trust.bundle.TrustBundle, None when the artifact has none
 
 
 @dataclass(frozen=True)
 class Classification:
+    """The worker's verdict on one photo. ``predictions`` is empty when the photo was refused
+    (not skin, too poor to judge): nothing names a condition then."""
+
     predictions: list[dict[str, Any]]
     model_version: str
     model_sha256: str
     inference_ms: int
+    outcome: str = "answered"
+    photo_type: str = ""
+    gate_score: float | None = None
+    quality_issue: str = ""
+    reference_accuracy: float | None = None
 
 
 _lock = threading.Lock()
@@ -86,6 +101,7 @@ def get_predictor() -> LoadedModel:
 def _load(version: Any, key: tuple[Any, ...], *, backend: str, device: str) -> LoadedModel:
     from mltrain.ml.artifacts import ArtifactError
     from mltrain.ml.predictors import load_predictor
+    from mltrain.ml.trust.bundle import load_trust
 
     if backend == "onnx" and device != "cpu":
         logger.warning(
@@ -100,6 +116,7 @@ def _load(version: Any, key: tuple[Any, ...], *, backend: str, device: str) -> L
             device=device,
             num_threads=settings.INFERENCE_THREADS or None,
         )
+        trust = load_trust(predictor.manifest, num_threads=settings.INFERENCE_THREADS or None)
     except (ArtifactError, OSError, ValueError, RuntimeError) as exc:
         logger.error("model %s cannot be loaded: %s", version.version, exc)
         raise ModelUnavailable("model_unusable", f"{version.version}: {exc}") from exc
@@ -117,8 +134,18 @@ def _load(version: Any, key: tuple[Any, ...], *, backend: str, device: str) -> L
         device,
         (time.perf_counter() - started) * 1000,
     )
+    if trust is None:
+        logger.warning(
+            "model %s has no trust bundle: the not-skin gate, the photo-type calibration and "
+            '"can\'t tell" are off (manage.py fit_trust adds them)',
+            version.version,
+        )
     return LoadedModel(
-        version=str(version.version), sha256=manifest.sha256, predictor=predictor, key=key
+        version=str(version.version),
+        sha256=manifest.sha256,
+        predictor=predictor,
+        key=key,
+        trust=trust,
     )
 
 
@@ -129,27 +156,66 @@ def forget_predictor() -> None:
         _loaded = None
 
 
-def classify_image(source: str | Path | IO[bytes]) -> Classification:
-    """Run the active model over a stored (already normalised) photo and return its top-3."""
+def classify_image(
+    source: str | Path | IO[bytes], *, original_size: tuple[int, int] | None = None
+) -> Classification:
+    """Judge a stored (already normalised) photo with the active model: its quality first, then
+    the trust bundle's gate, photo type and calibration, then the top-3.
+
+    ``original_size`` is the size the person sent (the stored copy may be smaller)."""
     import numpy as np
     from PIL import Image
 
+    from mltrain.ml import quality
+    from mltrain.ml.calibration import softmax
     from mltrain.ml.preprocess import preprocess
 
     loaded = get_predictor()
     manifest = loaded.predictor.manifest
+    trust = loaded.trust
     started = time.perf_counter()
     with Image.open(source) as img:
-        batch = preprocess(
-            img, input_size=manifest.input_size, mean=manifest.mean, std=manifest.std
-        )[np.newaxis]
-    probabilities = np.asarray(loaded.predictor.predict_proba(batch))[0]
-    elapsed_ms = round((time.perf_counter() - started) * 1000)
-    return Classification(
-        predictions=top_k(probabilities, manifest.class_keys),
-        model_version=loaded.version,
-        model_sha256=loaded.sha256,
-        inference_ms=elapsed_ms,
+        size = original_size or img.size
+        if img.format == "JPEG":
+            img.draft("RGB", (2 * manifest.input_size, 2 * manifest.input_size))
+        rgb = img.convert("RGB")
+    report = quality.assess(
+        rgb, min_side=quality.min_side_for(manifest.input_size), original_size=size
+    )
+
+    def done(**fields: Any) -> Classification:
+        return Classification(
+            model_version=loaded.version,
+            model_sha256=loaded.sha256,
+            inference_ms=round((time.perf_counter() - started) * 1000),
+            **fields,
+        )
+
+    if report.issue is not None:
+        return done(predictions=[], outcome="poor_quality", quality_issue=str(report.issue))
+    batch = preprocess(rgb, input_size=manifest.input_size, mean=manifest.mean, std=manifest.std)
+    logits = np.asarray(loaded.predictor.predict_logits(batch[np.newaxis]))
+    if trust is None:
+        probabilities = softmax(logits, manifest.temperature)[0]
+        return done(predictions=top_k(probabilities, manifest.class_keys))
+    same_input = (trust.input_size, trust.mean, trust.std) == (
+        manifest.input_size,
+        tuple(manifest.mean),
+        tuple(manifest.std),
+    )
+    gate_batch = (
+        batch
+        if same_input
+        else preprocess(rgb, input_size=trust.input_size, mean=trust.mean, std=trust.std)
+    )
+    judgement = trust.judge(logits, gate_batch[np.newaxis])
+    refused = judgement.outcome == "not_skin"
+    return done(
+        predictions=[] if refused else top_k(judgement.probabilities, manifest.class_keys),
+        outcome=str(judgement.outcome),
+        photo_type=judgement.photo_type,
+        gate_score=judgement.gate_score,
+        reference_accuracy=judgement.reference_accuracy,
     )
 
 

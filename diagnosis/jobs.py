@@ -28,6 +28,7 @@ from redis.exceptions import RedisError
 
 from diagnosis import inference
 from diagnosis.models import Diagnosis
+from diagnosis.red_flag import red_flag_class
 
 logger = logging.getLogger(__name__)
 
@@ -154,9 +155,16 @@ def _mine(claim: Claim) -> Q:
 
 
 def complete_diagnosis(claim: Claim, result: inference.Classification) -> bool:
-    """RUNNING -> SUCCEEDED with the top-3; False when the claim was lost meanwhile."""
+    """RUNNING -> SUCCEEDED with the outcome (and the top-3 and red flag when it names
+    conditions); False when the claim was lost meanwhile."""
     updated = Diagnosis.objects.filter(_mine(claim)).update(
         status=Status.SUCCEEDED,
+        outcome=result.outcome,
+        red_flag=red_flag_class(result.predictions),
+        photo_type=result.photo_type,
+        gate_score=result.gate_score,
+        quality_issue=result.quality_issue,
+        reference_accuracy=result.reference_accuracy,
         predictions=result.predictions,
         top_class=result.predictions[0]["key"] if result.predictions else "",
         model_version=result.model_version,

@@ -36,6 +36,13 @@ class DiagnosisQuerySet(models.QuerySet["Diagnosis"]):
             return self.none()
         return self.filter(owner=user)
 
+    def with_condition(self, class_key: str) -> DiagnosisQuerySet:
+        """Answers naming ``class_key`` anywhere in their top-3 (refused photos name none)."""
+        in_top3 = models.Q()
+        for index in range(3):
+            in_top3 |= models.Q(**{f"predictions__{index}__key": class_key})
+        return self.filter(in_top3)
+
     def unfinished(self) -> DiagnosisQuerySet:
         return self.filter(status__in=[Diagnosis.Status.QUEUED, Diagnosis.Status.RUNNING])
 
@@ -47,7 +54,7 @@ class Diagnosis(models.Model):
 
         (upload) ──────────────────────────────▶ QUEUED      submit_diagnosis; enqueued on commit
         QUEUED ──worker claims, attempts + 1──▶ RUNNING      claim_diagnosis
-        RUNNING ──model ran────────────────────▶ SUCCEEDED   complete_diagnosis
+        RUNNING ──model ran────────────────────▶ SUCCEEDED   complete_diagnosis, with an outcome
         RUNNING ──no usable model, unreadable──▶ FAILED      fail_diagnosis
         RUNNING ──transient error (retry)──────▶ QUEUED      release_diagnosis, then Celery retry
         RUNNING ──redelivered after the worker died──▶ RUNNING   claim again, attempts + 1
@@ -55,10 +62,14 @@ class Diagnosis(models.Model):
                          or FAILED once ``attempts`` reached DIAGNOSIS_MAX_ATTEMPTS
         FAILED ──the person asks to try again──▶ QUEUED      retry_diagnosis (attempts reset)
 
-    SUCCEEDED is final. ``attempts`` counts claims: a photo that kills its worker every time
-    fails after DIAGNOSIS_MAX_ATTEMPTS instead of looping. A worker only writes the outcome of
-    its own claim (``claim_token`` still the one it set), so a duplicate or stolen
-    delivery never writes twice.
+    SUCCEEDED is final, whatever its ``outcome``: ANSWERED (the top-3), CANT_TELL (the top-3,
+    but the calibrated first answer is too unsure), NOT_SKIN or POOR_QUALITY (no disease names,
+    no percentages; the gate's score or the quality problem is recorded instead).
+
+    ``attempts`` counts claims: a photo that kills its worker every time fails after
+    DIAGNOSIS_MAX_ATTEMPTS instead of looping. A worker only writes the outcome of its own claim
+    (``claim_token`` still the one it set), so a duplicate or stolen delivery never writes
+    twice.
     """
 
     class Status(models.TextChoices):
@@ -66,6 +77,14 @@ class Diagnosis(models.Model):
         RUNNING = "running", _("Being analysed")
         SUCCEEDED = "succeeded", _("Done")
         FAILED = "failed", _("Failed")
+
+    class Outcome(models.TextChoices):
+        """What the checker concluded (SUCCEEDED rows only); the label is what history shows."""
+
+        ANSWERED = "answered", _("Answered")
+        CANT_TELL = "cant_tell", _("The checker can't tell")
+        NOT_SKIN = "not_skin", _("Not a close-up photo of skin")
+        POOR_QUALITY = "poor_quality", _("Photo too poor to judge")
 
     class FailureCode(models.TextChoices):
         """Why a job failed; the label is what the person reads."""
@@ -127,6 +146,20 @@ class Diagnosis(models.Model):
     model_version = models.CharField(max_length=100, blank=True)
     model_sha256 = models.CharField(max_length=64, blank=True)
 
+    outcome = models.CharField(max_length=16, choices=Outcome.choices, blank=True, db_index=True)
+    #: The most urgent skin cancer plausible in the top-3 (a class key), "" when none: the
+    #: red flag that history marks and the result page leads with.
+    red_flag = models.CharField(max_length=64, blank=True)
+    #: ``clinical`` or ``dermoscopic`` as the photo-type head saw it ("" without a trust bundle).
+    photo_type = models.CharField(max_length=16, blank=True)
+    #: The not-skin gate's score (higher: less like the skin photos the model knows).
+    gate_score = models.FloatField(null=True, blank=True)
+    #: A ``mltrain.ml.quality.QualityIssue`` value for POOR_QUALITY rows.
+    quality_issue = models.CharField(max_length=16, blank=True)
+    #: How often the first answer was right in testing on photos of this type (the model's own
+    #: figure, kept with the row so the page always quotes the model that answered).
+    reference_accuracy = models.FloatField(null=True, blank=True)
+
     #: A ``FailureCode`` value. Not ``choices=``: rewording a message needs no migration.
     failure_code = models.CharField(max_length=32, blank=True)
     #: Technical detail for staff and logs (English, never shown to the person).
@@ -164,6 +197,15 @@ class Diagnosis(models.Model):
             return str(self.FailureCode(self.failure_code).label)
         except ValueError:
             return str(self.FailureCode.INTERNAL.label)
+
+    @property
+    def has_answer(self) -> bool:
+        """Whether the page may name conditions (answered or can't tell, not refused)."""
+        return self.status == self.Status.SUCCEEDED and self.outcome in {
+            "",  # rows finished before outcomes existed were answers
+            self.Outcome.ANSWERED,
+            self.Outcome.CANT_TELL,
+        }
 
     def top_predictions(self) -> list[dict[str, Any]]:
         return [p for p in self.predictions if isinstance(p, dict)][:3]

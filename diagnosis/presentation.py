@@ -10,13 +10,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from django.conf import settings
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
-#: Classes whose presence in the top-3 above DIAGNOSIS_URGENT_THRESHOLD means "see a
-#: dermatologist soon": the two skin cancers the model knows.
-URGENT_CLASSES = frozenset({"melanoma", "basal_cell_carcinoma"})
+from diagnosis.outcomes import PHOTO_TYPE_NAMES, QualityAdvice, quality_advice, times_in_ten
 
 #: (lowest probability, words), highest first. Calibrated probabilities, said plainly.
 CONFIDENCE_WORDS = (
@@ -97,12 +94,48 @@ def describe(
     return views
 
 
-def needs_urgent_advice(predictions: Iterable[Mapping[str, Any]]) -> bool:
-    """Melanoma or basal cell carcinoma in the top-3 at or above the configured probability."""
-    threshold = settings.DIAGNOSIS_URGENT_THRESHOLD
-    return any(
-        item.get("key") in URGENT_CLASSES and float(item.get("probability", 0)) >= threshold
-        for item in predictions
+@dataclass(frozen=True)
+class RedFlagView:
+    """The one message shown when a skin cancer is plausible: which, how likely, how soon."""
+
+    prediction: PredictionView
+    timeframe: str
+
+
+@dataclass(frozen=True)
+class ResultView:
+    """Everything the result panel shows for a finished check (see ``result_view``)."""
+
+    outcome: str
+    predictions: list[PredictionView]
+    top: PredictionView | None
+    red_flag: RedFlagView | None
+    quality: QualityAdvice | None
+    photo_type_name: str
+    times_in_ten: int | None
+
+
+def result_view(diagnosis: Any, *, catalogue: Mapping[str, Any] | None = None) -> ResultView:
+    """What the page says about ``diagnosis``: refused photos name no condition; the red flag
+    (``diagnosis.red_flag``, set by the worker) leads whenever it is raised, can't-tell or not;
+    the "right N times in 10" figure is the model's own, for the photo type it saw."""
+    catalogue = disease_catalogue() if catalogue is None else catalogue
+    answered = diagnosis.has_answer
+    predictions = describe(diagnosis.top_predictions(), catalogue=catalogue) if answered else []
+    flagged = next((p for p in predictions if p.key == diagnosis.red_flag), None)
+    red_flag = None
+    if flagged is not None:
+        info = catalogue.get(flagged.key)
+        red_flag = RedFlagView(flagged, info.urgency_timeframe if info else "")
+    outcome = diagnosis.outcome or ("answered" if diagnosis.has_answer else "")
+    return ResultView(
+        outcome=outcome,
+        predictions=predictions,
+        top=predictions[0] if predictions else None,
+        red_flag=red_flag,
+        quality=quality_advice(diagnosis.quality_issue) if outcome == "poor_quality" else None,
+        photo_type_name=str(PHOTO_TYPE_NAMES.get(diagnosis.photo_type, "")),
+        times_in_ten=times_in_ten(diagnosis.reference_accuracy),
     )
 
 

@@ -33,6 +33,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from diagnosis import inference, presentation, services
 from diagnosis.forms import UploadForm
 from diagnosis.models import Diagnosis
+from diagnosis.outcomes import PHOTO_TIPS
 
 HISTORY_PAGE_SIZE = 20
 #: The status endpoint tells the page how long to wait before asking again.
@@ -82,12 +83,13 @@ def _own_diagnosis(request: HttpRequest, public_id: UUID) -> Diagnosis:
 
 
 def _result_context(diagnosis: Diagnosis) -> dict[str, Any]:
-    predictions = presentation.describe(diagnosis.top_predictions())
+    result = presentation.result_view(diagnosis)
     return {
         "diagnosis": diagnosis,
-        "predictions": predictions,
-        "top": predictions[0] if predictions else None,
-        "urgent": presentation.needs_urgent_advice(diagnosis.top_predictions()),
+        "result": result,
+        "predictions": result.predictions,
+        "top": result.top,
+        "photo_tips": PHOTO_TIPS,
         "poll_interval_ms": POLL_INTERVAL_MS,
     }
 
@@ -162,26 +164,31 @@ def _private_file(name: str) -> HttpResponseBase:
 @never_cache
 @require_GET
 def history(request: HttpRequest) -> HttpResponse:
-    """The person's own diagnoses, newest first, filterable by most likely class."""
+    """The person's own diagnoses, newest first, filterable by a condition anywhere in the
+    top-3 (a red flag is often the second or third answer)."""
     catalogue = presentation.disease_catalogue()
     choices = presentation.class_choices(catalogue)
     selected = request.GET.get("class", "")
     rows = Diagnosis.objects.for_user(request.user).only(
-        "public_id", "status", "created_at", "predictions", "top_class", "failure_code"
+        "public_id",
+        "status",
+        "outcome",
+        "red_flag",
+        "quality_issue",
+        "photo_type",
+        "reference_accuracy",
+        "created_at",
+        "predictions",
+        "top_class",
+        "failure_code",
     )
     if selected in dict(choices):
-        rows = rows.filter(top_class=selected)
+        rows = rows.with_condition(selected)
     else:
         selected = ""
     page = Paginator(rows, HISTORY_PAGE_SIZE).get_page(request.GET.get("page"))
     entries = [
-        (
-            diagnosis,
-            next(
-                iter(presentation.describe(diagnosis.top_predictions()[:1], catalogue=catalogue)),
-                None,
-            ),
-        )
+        (diagnosis, presentation.result_view(diagnosis, catalogue=catalogue))
         for diagnosis in page.object_list
     ]
     context = {

@@ -54,6 +54,13 @@ class DiseaseInfo:
         return str(Disease.Category(self.category).label)
 
     @property
+    def urgency_timeframe(self) -> str:
+        """How soon to see a doctor, e.g. "within days, not weeks" ("" for routine)."""
+        from diseases.urgency import timeframe
+
+        return timeframe(self.urgency)
+
+    @property
     def urgency_label(self) -> str:
         from diseases.models import Disease
 

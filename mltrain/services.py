@@ -92,6 +92,15 @@ def activate_model_version(*, version: ModelVersion | str) -> ModelVersion:
     return target
 
 
+def artifact_dir_for(name: str) -> Path | None:
+    """The folder of a registered version called ``name``, or ``name`` itself when it is an
+    artifact folder; None when it is neither."""
+    found = ModelVersion.objects.filter(version=name).only("path").first()
+    if found is not None:
+        return Path(found.path)
+    return Path(name) if Path(name).is_dir() else None
+
+
 def default_artifact_dirs() -> list[Path]:
     """Artifact folders shipped in ``settings.DEFAULT_MODEL_DIR``, newest name last."""
     root = Path(settings.DEFAULT_MODEL_DIR)

@@ -14,17 +14,27 @@ pillow_heif.register_heif_opener()
 
 
 def picture(size: tuple[int, int] = (320, 240), mode: str = "RGB") -> Image.Image:
-    """A smooth, photo-like gradient (compresses like a photo, unlike noise)."""
+    """A photo-like gradient with a fine texture (compresses like a photo, unlike noise, and is
+    sharp enough for the quality check: a bare gradient is refused as blurred)."""
     width, height = size
     x = np.linspace(0, 255, width, dtype=np.float32)[None, :]
     y = np.linspace(0, 255, height, dtype=np.float32)[:, None]
-    rgb = np.stack(
-        [
-            np.broadcast_to(x, (height, width)),
-            np.broadcast_to(y, (height, width)),
-            np.full((height, width), 128, dtype=np.float32),
-        ],
-        axis=-1,
+    texture = (
+        24
+        * np.sin(np.arange(width, dtype=np.float32) / 1.5)[None, :]
+        * np.sin(np.arange(height, dtype=np.float32) / 1.5)[:, None]
+    )
+    rgb = np.clip(
+        np.stack(
+            [
+                np.broadcast_to(x, (height, width)) * 0.8 + 25 + texture,
+                np.broadcast_to(y, (height, width)) * 0.8 + 25 + texture,
+                np.full((height, width), 128, dtype=np.float32) + texture,
+            ],
+            axis=-1,
+        ),
+        0,
+        255,
     ).astype(np.uint8)
     img = Image.fromarray(rgb)
     return img if mode == "RGB" else img.convert(mode)

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from diagnosis import services
 from diagnosis.models import Diagnosis
+from diagnosis.red_flag import red_flag_class
 from diagnosis.tests import images
 
 TOP3 = [
@@ -25,6 +26,8 @@ def make(owner: Any, status: str = Diagnosis.Status.SUCCEEDED, **fields: Any) ->
     values: dict[str, Any] = {"status": status}
     if status == Diagnosis.Status.SUCCEEDED:
         values |= {
+            "outcome": Diagnosis.Outcome.ANSWERED,
+            "red_flag": red_flag_class(fields.get("predictions", TOP3)),
             "predictions": TOP3,
             "top_class": TOP3[0]["key"],
             "model_version": "tiny-test-1",

@@ -103,27 +103,64 @@ def test_history_is_paginated(
     assert "Page 1 of 2" in first
 
 
-def test_history_filters_by_most_likely_class(
+def test_history_filters_by_a_condition_anywhere_in_the_top3(
     browser: Client,
     person: Any,
     catalogue: dict[str, Any],
     active_model: Any,
     enqueued: list[int],
 ) -> None:
-    nevus = make(person)
-    melanoma = make(
+    second = make(person)  # melanoma is TOP3's second answer
+    first = make(
         person,
         top_class="melanoma",
+        predictions=[{"key": "melanoma", "probability": 0.6}, *TOP3[:1], TOP3[2]],
+    )
+    without = make(
+        person,
+        top_class="eczema",
         predictions=[
-            {"key": "melanoma", "probability": 0.6},
-            *TOP3[:1],
-            TOP3[2],
+            {"key": "eczema", "probability": 0.5},
+            {"key": "psoriasis_lichen_planus", "probability": 0.3},
+            {"key": "fungal_infections", "probability": 0.1},
         ],
     )
+    refused = make(person, outcome=Diagnosis.Outcome.NOT_SKIN, predictions=[], top_class="")
     html = browser.get(reverse("diagnosis:history") + "?class=melanoma").content.decode()
-    assert str(melanoma.public_id) in html
-    assert str(nevus.public_id) not in html
+    assert str(first.public_id) in html
+    assert str(second.public_id) in html
+    assert str(without.public_id) not in html
+    assert str(refused.public_id) not in html
     assert '<option value="melanoma" selected>' in html
+
+
+def test_history_marks_red_flags_and_names_refusals(
+    browser: Client,
+    person: Any,
+    catalogue: dict[str, Any],
+    active_model: Any,
+    enqueued: list[int],
+) -> None:
+    flagged = make(
+        person,
+        top_class="melanoma",
+        predictions=[{"key": "melanoma", "probability": 0.6}, *TOP3[:1], TOP3[2]],
+    )
+    calm = make(
+        person,
+        top_class="eczema",
+        predictions=[{"key": "eczema", "probability": 0.9}],
+    )
+    make(person, outcome=Diagnosis.Outcome.NOT_SKIN, predictions=[], top_class="")
+    make(person, outcome=Diagnosis.Outcome.POOR_QUALITY, quality_issue="blurred", predictions=[])
+    html = browser.get(reverse("diagnosis:history")).content.decode()
+    assert html.count("data-red-flag=") == 1
+    assert 'data-red-flag="melanoma"' in html
+    rows = {row[:36]: row for row in html.split('data-diagnosis="')[1:]}
+    assert 'data-red-flag="melanoma"' in rows[str(flagged.public_id)]
+    assert "data-red-flag" not in rows[str(calm.public_id)]
+    assert "Not a close-up photo of skin" in html
+    assert "Photo too poor to judge" in html
 
 
 @pytest.mark.parametrize("language", ["en", "ar"])

@@ -216,8 +216,25 @@ def test_melanoma_in_the_top3_above_the_threshold_asks_to_see_a_dermatologist(
     settings.DIAGNOSIS_URGENT_THRESHOLD = 0.15
     diagnosis = make(person)
     html = browser.get(reverse("diagnosis:detail", args=[diagnosis.public_id])).content.decode()
-    assert "See a dermatologist soon" in html
-    assert "data-urgent" in html
+    melanoma = catalogue["melanoma"]
+    # One message, leading the page: the worrying condition and the catalogue's own timeframe.
+    assert 'data-urgent-class="melanoma"' in html
+    assert "See a doctor within days, not weeks" in html
+    assert f"resemblance to {melanoma.name('en')} (\u2066" in html and "18%" in html
+    assert html.index("data-urgent") < html.index("The three most likely conditions")
+    assert "Your photo looks most like" not in html
+    assert "within a few weeks" not in html
+
+
+def test_the_red_flag_timeframe_is_the_disease_pages_own(
+    browser: Client, person: Any, catalogue: dict[str, Any], active_model: Any, enqueued: list[int]
+) -> None:
+    flagged = [{"key": "basal_cell_carcinoma", "probability": 0.4}, *TOP3[:2]]
+    diagnosis = make(person, predictions=flagged, top_class="basal_cell_carcinoma")
+    result = browser.get(reverse("diagnosis:detail", args=[diagnosis.public_id])).content.decode()
+    page = browser.get(catalogue["basal_cell_carcinoma"].url).content.decode()
+    assert "See a doctor within a few weeks" in result
+    assert "a doctor within a few weeks." in page
 
 
 def test_the_result_is_in_arabic_for_an_arabic_reader(

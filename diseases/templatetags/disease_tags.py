@@ -60,3 +60,11 @@ def category_badge(category: str) -> str:
 @register.filter
 def urgency_badge(urgency: str) -> str:
     return URGENCY_BADGES.get(urgency, "text-bg-secondary")
+
+
+@register.filter
+def urgency_timeframe(urgency: str) -> str:
+    """How soon to see a doctor for this urgency (``diseases.urgency``: one wording everywhere)."""
+    from diseases.urgency import timeframe
+
+    return timeframe(urgency)

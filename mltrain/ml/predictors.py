@@ -15,6 +15,8 @@ from .calibration import softmax
 class Predictor(Protocol):
     manifest: ModelManifest
 
+    def predict_logits(self, batch: np.ndarray) -> np.ndarray: ...
+
     def predict_proba(self, batch: np.ndarray) -> np.ndarray: ...
 
 
@@ -35,9 +37,11 @@ class OnnxPredictor:
         )
         self.input_name = self.session.get_inputs()[0].name
 
+    def predict_logits(self, batch: np.ndarray) -> np.ndarray:
+        return self.session.run(None, {self.input_name: np.asarray(batch, dtype=np.float32)})[0]
+
     def predict_proba(self, batch: np.ndarray) -> np.ndarray:
-        logits = self.session.run(None, {self.input_name: np.asarray(batch, dtype=np.float32)})[0]
-        return softmax(logits, self.manifest.temperature)
+        return softmax(self.predict_logits(batch), self.manifest.temperature)
 
 
 class TorchPredictor:
@@ -57,12 +61,15 @@ class TorchPredictor:
         model.load_state_dict(state)
         self.model = model.eval().to(self.device)
 
-    def predict_proba(self, batch: np.ndarray) -> np.ndarray:
+    def predict_logits(self, batch: np.ndarray) -> np.ndarray:
         import torch
 
         with torch.no_grad():
             logits = self.model(torch.as_tensor(batch, dtype=torch.float32, device=self.device))
-        return softmax(logits.float().cpu().numpy(), self.manifest.temperature)
+        return logits.float().cpu().numpy()
+
+    def predict_proba(self, batch: np.ndarray) -> np.ndarray:
+        return softmax(self.predict_logits(batch), self.manifest.temperature)
 
 
 def load_predictor(

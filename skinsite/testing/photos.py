@@ -38,21 +38,29 @@ def shared_photos(limit: int = 40, *, seed: int = 0) -> list[Path]:
 
 
 def lesion_photo(size: tuple[int, int] = (800, 600), *, seed: int = 0, quality: int = 90) -> bytes:
-    """A JPEG of skin-coloured gradient with a dark irregular spot in the middle."""
+    """A JPEG of skin-coloured gradient with a fine skin texture and a dark irregular spot with
+    a soft edge in the middle. Its texture scales with the photo, so the quality check sees the
+    same sharpness at any size; seeds 2 and 3 are well inside what the shipped model's not-skin
+    gate accepts (``mltrain/tests/test_trust.py`` checks it), others may be refused."""
+    from scipy.ndimage import gaussian_filter
+
     rng = np.random.default_rng(seed)
     width, height = size
     y, x = np.mgrid[0:height, 0:width].astype(np.float32)
     skin = np.array([224, 172, 140], dtype=np.float32) + rng.uniform(-20, 20, 3)
     shade = 1 - 0.15 * (x / width) - 0.1 * (y / height)
     image = skin[None, None, :] * shade[:, :, None]
+    pores = gaussian_filter(rng.normal(0, 1, (height, width)).astype(np.float32), min(size) / 300)
+    image *= (1 + 0.03 * (pores - pores.mean()) / (pores.std() + 1e-6))[:, :, None]
     cx, cy = width * rng.uniform(0.4, 0.6), height * rng.uniform(0.4, 0.6)
     radius = min(width, height) * rng.uniform(0.12, 0.22)
     angle = np.arctan2(y - cy, x - cx)
     wobble = 1 + 0.15 * np.sin(3 * angle + rng.uniform(0, 6)) + 0.08 * np.sin(7 * angle)
-    inside = np.hypot(x - cx, y - cy) < radius * wobble
+    distance = np.hypot(x - cx, y - cy) / (radius * wobble)
+    weight = (np.clip((1.15 - distance) / 0.3, 0, 1) * 0.75)[:, :, None]
     spot = np.array([90, 55, 40], dtype=np.float32) + rng.uniform(-15, 15, 3)
-    image[inside] = image[inside] * 0.3 + spot * 0.7
-    image += rng.normal(0, 4, image.shape)
+    image = image * (1 - weight) + spot * weight
+    image += rng.normal(0, 3, image.shape)
     out = io.BytesIO()
     Image.fromarray(np.clip(image, 0, 255).astype(np.uint8)).save(out, "JPEG", quality=quality)
     return out.getvalue()
@@ -65,4 +73,4 @@ def photo_set(count: int, *, prefer_real: bool = True) -> list[bytes]:
     if real:
         return [p.read_bytes() for p in real]
     sizes = [(640, 480), (1024, 768), (1600, 1200)]
-    return [lesion_photo(sizes[i % len(sizes)], seed=i) for i in range(count)]
+    return [lesion_photo(sizes[i % len(sizes)], seed=2 + i % 2) for i in range(count)]

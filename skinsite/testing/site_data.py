@@ -91,7 +91,8 @@ class SiteData:
             "fields = ['pk', 'public_id', 'owner__email', 'status', 'attempts', 'failure_code',\n"
             "          'failure_detail', 'predictions', 'top_class', 'model_version', 'image',\n"
             "          'width', 'height', 'queue_wait_ms', 'inference_ms', 'created_at',\n"
-            "          'started_at', 'finished_at', 'enqueued_at']\n"
+            "          'started_at', 'finished_at', 'enqueued_at', 'outcome', 'red_flag',\n"
+            "          'photo_type', 'gate_score', 'quality_issue']\n"
             "print(json.dumps(list(rows.order_by('pk').values(*fields)), default=str))\n",
             timeout=120,
         )

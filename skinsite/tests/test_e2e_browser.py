@@ -320,6 +320,12 @@ def check_top3(browser: Browser, email: str, public_id: str) -> str:
     assert row["status"] == "succeeded" and row["attempts"] == 1
     assert keys == [p["key"] for p in row["predictions"]]
     names = disease_names(stack)
+    if row["red_flag"]:
+        # A plausible skin cancer leads the page, with the catalogue's advice.
+        heading = browser.find("#diagnosis-result [data-urgent]").text
+        assert names[row["red_flag"]]["en"] in heading
+        assert "See a doctor" in heading
+        return str(row["red_flag"])
     heading = browser.find("#diagnosis-result [data-top-class]").text
     assert names[keys[0]]["en"] in heading
     assert "This is not a diagnosis" in browser.find("#diagnosis-result .diagnosis-disclaimer").text
@@ -329,7 +335,9 @@ def check_top3(browser: Browser, email: str, public_id: str) -> str:
 def follow_disease_link(browser: Browser, key: str) -> None:
     name = disease_names(browser.stack)[key]
     with browser.step("disease-page"):
-        link = browser.find("#diagnosis-result [data-top-class] a")
+        link = browser.find(
+            "#diagnosis-result [data-urgent] a, #diagnosis-result [data-top-class] a"
+        )
         assert link.text.strip() == name["en"]
         browser.click(link)
         browser.wait(
@@ -368,7 +376,7 @@ def test_a_new_person_signs_up_checks_a_photo_reads_arabic_in_dark_mode_and_uses
     log_in(browser, email)
 
     photo = tmp_path / "spot.jpg"
-    photo.write_bytes(lesion_photo((1200, 900), seed=7))
+    photo.write_bytes(lesion_photo((1200, 900), seed=2))
     first = upload(browser, photo)
     wait_for_result(browser)
     top = check_top3(browser, email, first)
@@ -422,9 +430,16 @@ def test_a_new_person_signs_up_checks_a_photo_reads_arabic_in_dark_mode_and_uses
         second = str(match.group(1))
     wait_for_result(browser)
     with browser.step("camera-result"):
-        assert len(browser.find_all("#diagnosis-result ol.diagnosis-top3 li[data-class]")) == 3
         row = row_for(stack, email, second)
         assert row["status"] == "succeeded"
+        # Chromium's fake camera films a test pattern, not skin: the gate may refuse it, and
+        # then the page names no condition.
+        named = browser.find_all("#diagnosis-result li[data-class]")
+        if row["outcome"] in ("not_skin", "poor_quality"):
+            assert not named and not row["predictions"]
+            assert browser.find(f"#diagnosis-result [data-outcome={row['outcome']}]")
+        else:
+            assert len(named) == 3
         # What was classified is the captured frame (same shape as the camera's picture).
         assert abs(row["width"] / row["height"] - size[0] / size[1]) < 0.02, (row, size)
 

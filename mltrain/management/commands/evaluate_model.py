@@ -24,14 +24,10 @@ class Command(BaseCommand):
     def handle(self, *args, **options) -> None:
         from mltrain.ml.pipeline import evaluate_artifact
         from mltrain.ml.report import per_class_table, summary_table
-        from mltrain.models import ModelVersion
+        from mltrain.services import artifact_dir_for
 
-        found = ModelVersion.objects.filter(version=options["version"]).first()
-        if found is not None:
-            artifact = Path(found.path)
-        elif Path(options["version"]).is_dir():
-            artifact = Path(options["version"])
-        else:
+        artifact = artifact_dir_for(options["version"])
+        if artifact is None:
             raise CommandError(f"No model version or artifact folder {options['version']!r}.")
         with command_errors():
             metrics = evaluate_artifact(
