@@ -44,6 +44,7 @@ def test_train_model_registers_a_version_and_list_evaluate_activate_use_it(
     evaluated = _call("evaluate_model", "tiny-1", "--data", str(manifest_data))
     assert "balanced_accuracy" in evaluated
     assert "melanoma" in evaluated
+    assert "No trust bundle" in evaluated  # an artifact without one says the gate is off
     _call("activate_model", "tiny-1")
     assert ModelVersion.objects.active().version == "tiny-1"
     assert _call("list_models").splitlines()[1].startswith("* tiny-1")

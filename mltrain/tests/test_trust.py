@@ -226,6 +226,20 @@ def test_a_damaged_bundle_is_refused_at_load(
         trust.load_trust(load_manifest(copy))
 
 
+@pytest.mark.django_db
+def test_evaluate_model_prints_the_bundles_figures(tiny_trusted: Path, tmp_path: Path) -> None:
+    from django.core.management import call_command
+
+    from mltrain.tests.conftest import write_manifest_dataset
+
+    data = write_manifest_dataset(tmp_path / "data")
+    out = io.StringIO()
+    call_command("evaluate_model", str(tiny_trusted), "--data", str(data), stdout=out)
+    text = out.getvalue()
+    assert "pass the gate" in text and "photo-type head" in text
+    assert "Risk-coverage" in text and "| 0.50 |" in text
+
+
 # --- the shipped model's bundle ------------------------------------------------------------
 
 

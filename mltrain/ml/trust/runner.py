@@ -128,6 +128,20 @@ def evaluate_trust(
     return measure(bundle.config, banks, bundle.type_weights, bundle.type_bias, part)
 
 
+def trust_figures(
+    artifact_dir: Path | str, data: Sequence[Path | str], part: str = "test"
+) -> dict[str, Any] | None:
+    """The bundle's figures on ``part`` of ``data``, split as ``fit_trust`` splits it (None when
+    the artifact has no bundle)."""
+    manifest = load_manifest(artifact_dir)
+    if load_trust(manifest) is None:
+        return None
+    split_file = manifest.file("split.json")
+    artifact_split = load_split(split_file) if split_file.is_file() else None
+    records = gather(data, [], artifact_split, lambda _: None)[part]
+    return evaluate_trust(artifact_dir, records)
+
+
 def count_rejections(artifact_dir: Path | str, images: Sequence[Any]) -> np.ndarray:
     """Gate scores above the threshold (True: rejected) for PIL images, e.g. non-skin photos."""
     manifest = load_manifest(artifact_dir)
