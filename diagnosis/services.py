@@ -166,3 +166,16 @@ def delete_stored_files(names: Iterable[str]) -> None:
         except OSError:
             # The row is gone; a file left behind is logged for the operator, not fatal.
             logger.warning("could not delete the file %s", name, exc_info=True)
+
+
+def outcome_counts(*, model_version: str) -> list[tuple[str, int]]:
+    """(outcome label, count) of the finished checks one model version made, for staff."""
+    from django.db.models import Count
+
+    counts = dict(
+        Diagnosis.objects.filter(model_version=model_version, status=Diagnosis.Status.SUCCEEDED)
+        .values_list("outcome")
+        .annotate(n=Count("id"))
+        .values_list("outcome", "n")
+    )
+    return [(str(label), counts.get(value, 0)) for value, label in Diagnosis.Outcome.choices]

@@ -24,6 +24,15 @@ SUMMARY = (
 )  # fmt: skip
 
 
+def _percent(value: float | None) -> str:
+    return "-" if value is None else f"{100 * value:.1f}%"
+
+
+def _curve_point(row: dict, index: int) -> str:
+    point = row["risk_coverage"][index]
+    return f"{_percent(point['coverage'])} / {_percent(point['accuracy'])}"
+
+
 class ReadOnlyAdmin(admin.ModelAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -53,7 +62,7 @@ class ModelVersionAdmin(ReadOnlyAdmin):
     actions = ("activate",)
     fields = (
         "version", "arch", "is_active", "activated_at", "created_at", "path", "sha256",
-        "summary", "per_class", "plots",
+        "summary", "outcomes", "trust", "per_class", "plots",
     )  # fmt: skip
     readonly_fields = fields
 
@@ -68,6 +77,56 @@ class ModelVersionAdmin(ReadOnlyAdmin):
     @admin.display(description=_("test metrics"))
     def summary(self, obj: ModelVersion):
         return _metrics_table(obj.metrics)
+
+    @admin.display(description=_("outcomes on the site"))
+    def outcomes(self, obj: ModelVersion):
+        from diagnosis.services import outcome_counts
+
+        counts = outcome_counts(model_version=obj.version)
+        return format_html(
+            "<table><tbody>{}</tbody></table>",
+            format_html_join("", "<tr><th>{}</th><td>{}</td></tr>", counts),
+        )
+
+    @admin.display(description=_("trust (test photos)"))
+    def trust(self, obj: ModelVersion):
+        try:
+            config = json.loads((Path(obj.path) / "trust.json").read_text(encoding="utf-8"))
+            by_type = config["test"]["by_photo_type"]
+        except (OSError, ValueError, KeyError):
+            return _("No trust bundle: the not-skin gate and can't-tell are off.")
+        rows = [
+            (
+                kind,
+                _percent(row["gate_pass_rate"]),
+                f"{row['ece']:.3f}",
+                f"{row['abstain_threshold']:.2f}",
+                _percent(row["answered_coverage"]),
+                _percent(row["answered_accuracy"]),
+            )
+            for kind, row in by_type.items()
+        ]
+        curve = [
+            (point["threshold"], *(_curve_point(row, index) for row in by_type.values()))
+            for index, point in enumerate(next(iter(by_type.values()))["risk_coverage"])
+        ]
+        head = format_html_join("", "<th>{}</th>", ((kind,) for kind in by_type))
+        return format_html(
+            "<table><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th>"
+            "<th>{}</th></tr></thead><tbody>{}</tbody></table>"
+            "<p>{}</p><table><thead><tr><th>{}</th>{}</tr></thead><tbody>{}</tbody></table>",
+            _("photo type"),
+            _("pass the gate"),
+            _("ECE"),
+            _("can't tell below"),
+            _("answered"),
+            _("answers right"),
+            format_html_join("", "<tr>" + "<td>{}</td>" * 6 + "</tr>", rows),
+            _("Risk-coverage: share answered / share of answers right, by top-1 threshold."),
+            _("top-1 at least"),
+            head,
+            format_html_join("", "<tr><td>{}</td>" + "<td>{}</td>" * len(by_type) + "</tr>", curve),
+        )
 
     @admin.display(description=_("per class (test)"))
     def per_class(self, obj: ModelVersion):

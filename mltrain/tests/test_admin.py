@@ -74,3 +74,31 @@ def test_training_runs_are_listed_read_only(client, user_factory, manifest_data,
     detail = client.get(reverse("admin:mltrain_trainingrun_change", args=[run.pk])).content.decode()
     assert "val balanced accuracy" in detail
     assert client.get(reverse("admin:mltrain_trainingrun_add")).status_code == 403
+
+
+def test_staff_see_each_outcome_count_and_the_trust_figures(client, user_factory, db):
+    from diagnosis.models import Diagnosis
+    from mltrain.services import default_artifact_dirs, register_model_version
+
+    version = register_model_version(artifact_dir=default_artifact_dirs()[-1])
+    owner = user_factory()
+    outcomes = ["answered", "answered", "cant_tell", "not_skin", "poor_quality", "not_skin"]
+    for index, outcome in enumerate(outcomes):
+        Diagnosis.objects.create(
+            owner=owner,
+            image=f"diagnoses/images/x{index}.jpg",
+            thumbnail=f"diagnoses/thumbnails/x{index}.jpg",
+            status=Diagnosis.Status.SUCCEEDED,
+            outcome=outcome,
+            model_version=version.version,
+        )
+    Diagnosis.objects.create(  # another version's check is not counted
+        owner=owner, image="a.jpg", thumbnail="b.jpg", status="succeeded", outcome="not_skin"
+    )
+    client.force_login(_staff(user_factory, "view_modelversion"))
+    page = client.get(reverse("admin:mltrain_modelversion_change", args=[version.pk]))
+    html = page.content.decode()
+    assert "<tr><th>Answered</th><td>2</td></tr>" in html
+    assert "<tr><th>Not a close-up photo of skin</th><td>2</td></tr>" in html
+    assert "<tr><th>Photo too poor to judge</th><td>1</td></tr>" in html
+    assert "Risk-coverage" in html and "<td>clinical</td>" in html
