@@ -65,6 +65,7 @@ class Classification:
 
 _lock = threading.Lock()
 _loaded: LoadedModel | None = None
+_input_sizes: dict[tuple[str, str], int] = {}
 
 
 def active_version() -> Any | None:
@@ -72,6 +73,25 @@ def active_version() -> Any | None:
     from mltrain.services import active_model_version
 
     return active_model_version()
+
+
+def active_input_size() -> int | None:
+    """The active model's input size, from its manifest (None without a readable one). The web
+    process reads only the manifest, once per version: the model itself loads in the worker."""
+    version = active_version()
+    if version is None:
+        return None
+    key = (str(version.path), str(version.sha256))
+    if key not in _input_sizes:
+        from mltrain.ml.artifacts import ArtifactError, load_manifest
+
+        try:
+            _input_sizes[key] = load_manifest(key[0]).input_size
+        except (ArtifactError, OSError) as exc:
+            # Not remembered: a manifest being replaced is read again on the next page.
+            logger.warning("the active model's manifest at %s is unreadable: %s", key[0], exc)
+            return None
+    return _input_sizes[key]
 
 
 def service_ready() -> bool:

@@ -33,11 +33,14 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from diagnosis import inference, presentation, services
 from diagnosis.forms import UploadForm
 from diagnosis.models import Diagnosis
-from diagnosis.outcomes import PHOTO_TIPS
+from diagnosis.outcomes import PHOTO_TIPS, browser_quality_messages
+from mltrain.ml import quality
 
 HISTORY_PAGE_SIZE = 20
 #: The status endpoint tells the page how long to wait before asking again.
 POLL_INTERVAL_MS = 1000
+#: The input size the quality limits assume while no model is active (the shipped model's).
+DEFAULT_INPUT_SIZE = 160
 
 
 @login_required
@@ -74,6 +77,12 @@ def _submission_page(request: HttpRequest, template: str) -> HttpResponse:
         "form": form,
         "service_ready": ready,
         "max_upload_bytes": settings.DIAGNOSIS_MAX_UPLOAD_BYTES,
+        # The browser's copy of the worker's quality checks (quality.js), fed from the one
+        # definition so neither a number nor a sentence is written twice.
+        "quality_limits": quality.limits(
+            quality.min_side_for(inference.active_input_size() or DEFAULT_INPUT_SIZE)
+        ),
+        "quality_messages": browser_quality_messages(),
     }
     return render(request, template, context, status=200 if ready else 503)
 

@@ -1,6 +1,7 @@
 // Camera page: live preview with getUserMedia, front/back switch, capture, retake, send.
 // Without a camera API (or when it is refused) the plain file input, which opens the camera on
-// phones (capture="environment"), does the job, and a message says why.
+// phones (capture="environment"), does the job, and a message says why. The photo's quality
+// (quality.js) is only advice beside it: sending stays possible, the server's verdict counts.
 (function () {
   "use strict";
   var form = document.querySelector("form[data-camera-form]");
@@ -18,6 +19,21 @@
   var facing = "environment";
   var photo = null;
   var stillUrl = null;
+  var qualityBox = document.querySelector("[data-quality-status]");
+  var quality = window.skinsiteQuality;
+  var fileInput = form.querySelector("input[type=file]");
+  var taken = 0;  // which photo a quality check belongs to (a later one wins)
+
+  function advise(blob) {
+    taken += 1;
+    if (!quality) { return; }
+    var mine = taken;
+    quality.clear(qualityBox);
+    if (!blob) { return; }
+    quality.check(blob).then(function (result) {
+      if (mine === taken) { quality.show(qualityBox, result); }
+    });
+  }
 
   function say(key) {
     message.textContent = key ? message.getAttribute("data-" + key) : "";
@@ -63,6 +79,7 @@
     toggle(sendButton, false);
     if (stillUrl) { URL.revokeObjectURL(stillUrl); stillUrl = null; }
     photo = null;
+    advise(null);
   }
 
   function capture() {
@@ -82,6 +99,7 @@
       toggle(switchButton, false);
       toggle(retakeButton, true);
       toggle(sendButton, true);
+      advise(blob);
     }, "image/jpeg", 0.92);
   }
 
@@ -114,6 +132,12 @@
       })
       .catch(function () { say("send-failed"); })
       .then(function () { sendButton.disabled = false; retakeButton.disabled = false; });
+  }
+
+  // The fallback input is checked too (HEIC and other formats this browser cannot draw: no
+  // advice, the server checks them).
+  if (fileInput) {
+    fileInput.addEventListener("change", function () { advise(fileInput.files && fileInput.files[0]); });
   }
 
   if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia || !window.fetch || !window.FormData) {

@@ -1,6 +1,7 @@
 // Upload page: preview the chosen photo, accept drag-and-drop, refuse early what the server
 // would refuse (too large, not an image). The limits and messages are the server's own, from
-// the form's data- attributes; the server still validates everything again.
+// the form's data- attributes; the server still validates everything again. The photo's quality
+// (quality.js) is only advice: it never stops the photo from being sent.
 (function () {
   "use strict";
   var form = document.querySelector("form[data-upload-form]");
@@ -12,6 +13,9 @@
   var caption = form.querySelector("[data-preview-caption]");
   var problem = form.querySelector("[data-client-error]");
   var noPreview = form.querySelector("[data-no-preview]");
+  var qualityBox = form.querySelector("[data-quality-status]");
+  var quality = window.skinsiteQuality;
+  var chosen = 0;  // which choice a quality check belongs to (a later choice wins)
   var maxBytes = parseInt(form.getAttribute("data-max-bytes"), 10) || 0;
   var objectUrl = null;
   // The chosen file's check: a promise of "" (fine) or the refusal to show, and its result
@@ -54,6 +58,8 @@
 
   function clear() {
     say("");
+    chosen += 1;
+    if (quality) { quality.clear(qualityBox); }
     noPreview.classList.add("d-none");
     preview.classList.add("d-none");
     previewImage.onerror = null;
@@ -86,9 +92,20 @@
       var kind = kindOf(bytes);
       if (!kind) { return problem.getAttribute("data-not-image"); }
       showPreview(file, kind);
+      if (kind !== "heif") { advise(file); }
       return "";
     }, function () {
       return "";  // unreadable here: let the server decide
+    });
+  }
+
+  // Advice on the photo's quality, shown beside the preview; the server's verdict counts, so
+  // sending stays possible whatever this says.
+  function advise(file) {
+    if (!quality) { return; }
+    var mine = chosen;
+    quality.check(file).then(function (result) {
+      if (mine === chosen) { quality.show(qualityBox, result); }
     });
   }
 
