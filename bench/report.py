@@ -18,6 +18,12 @@ REQUIRED_KEYS = (
     "e2e_throughput_ratio_2_workers",
     "train_full_over_compute_ratio",
     "lost_or_duplicated_jobs",
+    "nonskin_rejected_rate",
+    "inscope_pass_rate_clinical",
+    "inscope_pass_rate_dermoscopic",
+    "gate_added_ms",
+    "answered_clinical_accuracy",
+    "answered_clinical_coverage",
 )
 
 #: (figure, comparison, target, what it means) for the "targets" table.
@@ -39,6 +45,11 @@ TARGETS = (
     ),
     ("train_full_over_compute_ratio", ">=", 0.90, "training full loop / compute alone"),
     ("lost_or_duplicated_jobs", "==", 0, "diagnoses lost or finished twice"),
+    ("nonskin_rejected_rate", ">=", 0.90, "real non-skin photos refused by the gate"),
+    ("inscope_pass_rate_clinical", ">=", 0.97, "clinical test photos passed by the gate"),
+    ("inscope_pass_rate_dermoscopic", ">=", 0.97, "dermoscopic test photos passed by the gate"),
+    ("gate_added_ms", "<=", 3.0, "trust layer's added cost per photo, ms"),
+    ("answered_clinical_accuracy", ">=", 0.70, "answered clinical test photos that are right"),
 )
 
 
@@ -135,7 +146,7 @@ def results_markdown(env: dict[str, Any], results: list[BenchResult], meta: dict
         "",
         markdown_table(
             Table(
-                "Targets of issue 5 on this machine",
+                "Targets of issues 5 and 12 on this machine",
                 ["what", "figure", "measured", "target", "verdict"],
                 target_rows(figures_of(results)),
             )

@@ -24,11 +24,11 @@ if __package__ in (None, ""):  # run as a script: make the repository importable
 
 from bench.common import REPO_ROOT, BenchResult, Skipped, environment, log, out_dir
 
-NAMES = ("inference", "preprocessing", "training", "e2e", "pages", "gpu")
+NAMES = ("inference", "preprocessing", "training", "trust", "e2e", "pages", "gpu")
 
 
 def _benchmarks(quick: bool, threads: int) -> dict[str, Callable]:
-    from bench import e2e, gpu, inference, preprocessing, training
+    from bench import e2e, gpu, inference, preprocessing, training, trust
 
     infer_cfg = inference.QUICK if quick else inference.InferenceConfig(threads=threads)
     train_cfg = training.QUICK if quick else training.TrainingConfig(threads=threads)
@@ -38,6 +38,9 @@ def _benchmarks(quick: bool, threads: int) -> dict[str, Callable]:
             choice, preprocessing.QUICK if quick else preprocessing.PreprocessConfig()
         ),
         "training": lambda choice: training.run(choice, train_cfg),
+        "trust": lambda choice: trust.run(
+            choice, trust.QUICK if quick else trust.TrustConfig(threads=threads)
+        ),
         "stack": lambda choice, uploads, pages: e2e.run(
             choice, e2e.QUICK if quick else e2e.StackConfig(), uploads=uploads, pages=pages
         ),
@@ -80,6 +83,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=2, help="inference and training threads")
     parser.add_argument("--out", default=None, help="folder for RESULTS.md and results.json")
     parser.add_argument(
+        "--merge",
+        action="store_true",
+        help="with --only: put the new results into bench/RESULTS.md and results.json, keeping "
+        "the other benchmarks' results from the last run",
+    )
+    parser.add_argument(
         "--render",
         action="store_true",
         help="measure nothing: rewrite RESULTS.md from results.json (after editing bench/GAPS.md)",
@@ -93,7 +102,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unknown benchmark(s) {', '.join(unknown)}; choose from {', '.join(NAMES)}")
     selected = [n for n in NAMES if not only or n in only]
     partial = args.quick or bool(only)
-    out = Path(args.out) if args.out else (out_dir() if partial else REPO_ROOT / "bench")
+    default_out = out_dir() if partial and not args.merge else REPO_ROOT / "bench"
+    out = Path(args.out) if args.out else default_out
 
     from bench import report
     from bench.artifact import choose_artifact
@@ -104,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
     log(f"artifact: {choice.origin}")
     bench = _benchmarks(args.quick, args.threads)
     results: list[BenchResult] = []
-    for name in ("inference", "preprocessing", "training"):
+    for name in ("inference", "preprocessing", "training", "trust"):
         if name in selected:
             results += _guarded(name, lambda name=name: [bench[name](choice)])
     uploads, pages = "e2e" in selected, "pages" in selected
@@ -139,10 +149,28 @@ def main(argv: list[str] | None = None) -> int:
             )
         )
     )
+    if args.merge:
+        results = _merged(out, results)
+        meta["command"] += " (merged into the previous full run's results)"
     report.write(out, env, results, meta)
     log(f"wrote {out / 'RESULTS.md'} and {out / 'results.json'} in {meta['seconds']:.0f} s")
     failed = [r.name for r in results if any(s.startswith("FAILED") for s in r.skipped)]
     return 1 if failed else 0
+
+
+def _merged(out: Path, new: list[BenchResult]) -> list[BenchResult]:
+    """The previous run's results with those of the same names replaced by ``new``."""
+    import json
+
+    previous = out / "results.json"
+    if not previous.is_file():
+        return new
+    data = json.loads(previous.read_text(encoding="utf-8"))
+    old = [BenchResult.from_dict(b) for b in data["benchmarks"]]
+    names = {r.name for r in new}
+    kept = [r for r in old if r.name not in names]
+    order = {name: index for index, name in enumerate(NAMES)}
+    return sorted(kept + new, key=lambda r: order.get(r.name.split(" ")[0], len(NAMES)))
 
 
 def _render(out: Path) -> int:

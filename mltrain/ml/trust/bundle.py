@@ -60,7 +60,9 @@ def l2_normalise(x: np.ndarray) -> np.ndarray:
 def knn_distance(queries: np.ndarray, bank: np.ndarray, k: int = 1) -> np.ndarray:
     """1 - mean cosine similarity of each query to its ``k`` nearest bank rows (both L2-normed)."""
     similarity = l2_normalise(queries) @ np.asarray(bank, dtype=np.float32).T
-    k = max(1, min(k, similarity.shape[1]))
+    if k <= 1:
+        return 1.0 - similarity.max(axis=1)
+    k = min(k, similarity.shape[1])
     nearest = -np.partition(-similarity, k - 1, axis=1)[:, :k]
     return 1.0 - nearest.mean(axis=1)
 
