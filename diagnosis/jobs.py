@@ -94,7 +94,7 @@ def _broker_connections() -> Any:
 def enqueue_diagnosis(diagnosis_id: int) -> bool:
     """Hand the job to the broker; False (and ``enqueued_at`` cleared) when it is down."""
     from diagnosis.tasks import classify_diagnosis
-    from skinsite.celery import Queue
+    from skinsite.queues import Queue
 
     try:
         with _broker_connections().acquire(block=True, timeout=5) as connection:

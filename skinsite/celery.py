@@ -1,4 +1,4 @@
-"""The Celery application and its queues.
+"""The Celery application; its queues are named in ``skinsite/queues.py``.
 
 Its settings are the ``CELERY_*`` names in ``skinsite/settings.py`` (task routes, the settings that
 keep jobs from being lost, time limits, the beat schedule), read lazily so importing this module
@@ -7,20 +7,15 @@ never loads Django settings.
 
 from __future__ import annotations
 
-import enum
 import os
 
 from celery import Celery
 
+from skinsite.queues import Queue
+
+__all__ = ["Queue", "app"]
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "skinsite.settings")
-
-
-class Queue(enum.StrEnum):
-    """Every queue the site uses. Inference has its own so GPU workers can serve it apart."""
-
-    DEFAULT = "default"
-    INFERENCE = "inference"
-    MAINTENANCE = "maintenance"
 
 
 app = Celery("skinsite")

@@ -15,7 +15,6 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
-from skinsite.celery import Queue
 from skinsite.env import (
     env_bool,
     env_choice,
@@ -25,6 +24,7 @@ from skinsite.env import (
     env_secret,
     env_str,
 )
+from skinsite.queues import Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("SKINSITE_VAR_DIR", str(BASE_DIR / "var")))

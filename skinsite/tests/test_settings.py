@@ -94,7 +94,8 @@ def test_embedded_defaults_use_sqlite_under_var(tmp_path: Path) -> None:
 
 def test_celery_does_not_lose_jobs() -> None:
     """The reliability settings the diagnosis queue depends on (see skinsite/settings.py)."""
-    from skinsite.celery import Queue, app
+    from skinsite.celery import app
+    from skinsite.queues import Queue
 
     conf = app.conf
     assert conf.task_acks_late is True
@@ -105,3 +106,14 @@ def test_celery_does_not_lose_jobs() -> None:
     assert conf.broker_transport_options["visibility_timeout"] > conf.task_time_limit
     assert conf.task_routes["diagnosis.tasks.classify_diagnosis"]["queue"] == Queue.INFERENCE
     assert conf.task_always_eager is False
+
+
+def test_settings_name_the_queues_without_importing_the_celery_app() -> None:
+    import ast
+
+    import skinsite.settings
+
+    tree = ast.parse(Path(skinsite.settings.__file__).read_text(encoding="utf-8"))
+    imported = {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
+    assert "skinsite.queues" in imported
+    assert "skinsite.celery" not in imported

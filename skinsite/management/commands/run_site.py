@@ -156,7 +156,7 @@ class Command(BaseCommand):
         raise CommandError(f"Redis did not start on port {port}.")
 
     def _start_worker(self) -> subprocess.Popen[bytes]:
-        from skinsite.celery import Queue
+        from skinsite.queues import Queue
 
         level = quiet_log_level()
         queues = ",".join(queue.value for queue in Queue)
