@@ -8,7 +8,7 @@ PIP    := $(VENV)/bin/pip
 
 help:
 	@echo "make run    install (first time), prepare and start web + worker + Redis"
-	@echo "make test   install test tools and run the whole test suite"
+	@echo "make test   install test tools, ruff, mypy and the whole test suite"
 	@echo "make bench  run the benchmarks and rewrite bench/RESULTS.md"
 	@echo "make lint   ruff and mypy"
 	@echo "make messages  refresh and compile the Arabic catalogues"
@@ -31,6 +31,7 @@ test: $(VENV)/.dev-installed
 	$(PY) .ci/ensure_browser.py
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy skinsite diagnosis mltrain
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 lint: $(VENV)/.dev-installed
