@@ -116,7 +116,7 @@ def test_a_skin_photo_is_answered_with_its_photo_type_and_the_models_own_figure(
         times = round(row.reference_accuracy * 10)
         assert f"right about {times} times in 10" in html
     else:
-        assert "The checker can&#x27;t tell what this is" in html
+        assert "data-cant-tell" in html
 
 
 def test_a_real_skin_photo_passes_the_gate(
@@ -146,3 +146,41 @@ def test_an_old_model_without_a_bundle_still_answers_and_says_the_gate_is_off(
     assert row.outcome == Diagnosis.Outcome.ANSWERED and len(row.predictions) == 3
     assert row.photo_type == "" and row.reference_accuracy is None
     assert "times in 10" not in page(browser, row)
+
+
+@pytest.fixture
+def unsure_model(active_model: Any, tmp_path: Path) -> Any:
+    """The tiny test model with the shipped trust bundle, its can't-tell thresholds raised to
+    0.99: the bundle works with any model version, and this one can tell nothing."""
+    import json
+
+    import numpy as np
+
+    from mltrain.ml.trust.fit import write_bundle
+    from mltrain.services import (
+        default_artifact_dirs,
+        forget_active_model_version,
+        register_model_version,
+    )
+
+    shipped = default_artifact_dirs()[-1]
+    config = json.loads((shipped / "trust.json").read_text(encoding="utf-8"))
+    config["abstain_thresholds"] = {"clinical": 0.99, "dermoscopic": 0.99}
+    with np.load(shipped / "trust.npz") as arrays:
+        write_bundle(Path(active_model.path), config, dict(arrays), shipped / "gate.onnx")
+    forget_active_model_version()
+    inference.forget_predictor()
+    yield register_model_version(artifact_dir=Path(active_model.path), activate=True)
+    inference.forget_predictor()
+
+
+def test_a_photo_the_checker_cannot_tell_keeps_its_top3_folded_away(
+    worker: Any, unsure_model: Any, person: Any, browser: Client
+) -> None:
+    row = judged(person, lesion_photo((800, 600), seed=2))
+    assert row.outcome == Diagnosis.Outcome.CANT_TELL
+    assert len(row.predictions) == 3 and row.photo_type
+    html = page(browser, row)
+    assert "data-cant-tell" in html and "tell what this is" in html
+    assert "<details" in html and "data-top-class" not in html
+    assert "times in 10" not in html
