@@ -21,21 +21,30 @@ from mltrain.models import ModelVersion, TrainingRun
 
 logger = logging.getLogger(__name__)
 
-ACTIVE_CACHE_KEY = "mltrain:active-model-version"
+#: Bump the suffix when the cached row changes shape, so old cached entries are ignored.
+ACTIVE_CACHE_KEY = "mltrain:active-model-version:v2"
 ACTIVE_CACHE_SECONDS = 10
 _NONE = "none"  # cached marker for "no active version" (None means a cache miss)
 
 
 def active_model_version() -> ModelVersion | None:
-    """The active version, cached for ``ACTIVE_CACHE_SECONDS``."""
+    """The active version, cached for ``ACTIVE_CACHE_SECONDS``.
+
+    The cache holds the row's field values, not a pickled model instance (the rule in
+    ``diseases/lookup.py``): a deploy that changes the class never unpickles old objects."""
     cached = cache.get(ACTIVE_CACHE_KEY)
     if cached == _NONE:
         return None
-    if isinstance(cached, ModelVersion):
-        return cached
+    if isinstance(cached, dict) and set(cached) == set(_active_fields()):
+        return ModelVersion.from_db(ModelVersion.objects.db, list(cached), list(cached.values()))
     version = ModelVersion.objects.active()
-    cache.set(ACTIVE_CACHE_KEY, version if version is not None else _NONE, ACTIVE_CACHE_SECONDS)
+    row = _NONE if version is None else {name: getattr(version, name) for name in _active_fields()}
+    cache.set(ACTIVE_CACHE_KEY, row, ACTIVE_CACHE_SECONDS)
     return version
+
+
+def _active_fields() -> list[str]:
+    return [field.attname for field in ModelVersion._meta.concrete_fields]
 
 
 def forget_active_model_version() -> None:

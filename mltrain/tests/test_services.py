@@ -73,3 +73,33 @@ def test_ensure_default_model_without_a_shipped_model_returns_none(settings, tmp
     settings.DEFAULT_MODEL_DIR = tmp_path / "empty"
     assert services.ensure_default_model() is None
     assert services.active_model_version() is None
+
+
+@pytest.mark.django_db
+def test_the_cached_active_version_is_plain_values_rebuilt_as_a_model_version(two_artifacts):
+    from django.core.cache import cache
+
+    alpha = services.register_model_version(artifact_dir=two_artifacts[0], activate=True)
+    services.forget_active_model_version()
+    assert services.active_model_version() == alpha  # fills the cache
+    cached = cache.get(services.ACTIVE_CACHE_KEY)
+    assert isinstance(cached, dict)
+    assert all(isinstance(value, (int, str, bool, dict, type(None))) or hasattr(value, "tzinfo")
+               for value in cached.values())  # fmt: skip
+
+    rebuilt = services.active_model_version()  # from the cache
+    assert isinstance(rebuilt, ModelVersion)
+    assert (rebuilt.pk, rebuilt.version, rebuilt.sha256, rebuilt.path) == (
+        alpha.pk, alpha.version, alpha.sha256, alpha.path,
+    )  # fmt: skip
+    assert not rebuilt._state.adding
+
+
+@pytest.mark.django_db
+def test_a_cached_row_of_another_shape_is_read_again_from_the_database(two_artifacts):
+    from django.core.cache import cache
+
+    alpha = services.register_model_version(artifact_dir=two_artifacts[0], activate=True)
+    cache.set(services.ACTIVE_CACHE_KEY, {"id": alpha.pk, "old_field": 1}, 60)
+    assert services.active_model_version() == alpha
+    assert "old_field" not in cache.get(services.ACTIVE_CACHE_KEY)
