@@ -14,7 +14,10 @@ from PIL import Image, ImageFilter
 
 from diagnosis.models import Diagnosis
 from diagnosis.outcomes import QUALITY_ADVICE
+from diagnosis.tests import images
 from diagnosis.tests.test_browser_upload_checks import choose, shown_text, wait
+from mltrain.ml import quality
+from mltrain.ml.artifacts import load_manifest
 from skinsite.testing.browser import PHONE, csp_errors, prefer, sign_in, start_chrome, viewport
 from skinsite.testing.photos import lesion_photo
 
@@ -109,3 +112,51 @@ def test_the_camera_page_gives_the_same_advice_for_a_photo_from_its_file_input(
     assert shown_text(chrome, f"{ADVICE} [data-quality-title]") == title
     assert chrome.find_element("css selector", "[data-camera-fallback-submit]").is_enabled()
     assert csp_errors(chrome) == []
+
+
+def variants(folder: Path) -> dict[str, Path]:
+    """Photos on each side of every limit, written as JPEGs."""
+    sharp = Image.open(io.BytesIO(lesion_photo((800, 600), seed=2))).convert("RGB")
+    photos = {
+        "sharp": sharp,
+        "blurred": sharp.filter(ImageFilter.GaussianBlur(8)),
+        "slightly-blurred": sharp.filter(ImageFilter.GaussianBlur(1.5)),
+        "dark": sharp.point(lambda v: v * 0.2),
+        "overexposed": sharp.point(lambda v: min(255, v * 2.2)),
+        "small": sharp.resize((40, 30)),
+        "big-texture": images.picture((4000, 3000)),
+    }
+    paths = {}
+    for name, img in photos.items():
+        paths[name] = folder / f"{name}.jpg"
+        img.save(paths[name], "JPEG", quality=92)
+    return paths
+
+
+def test_the_browser_measures_a_photo_as_the_worker_does(
+    upload_page: Any, active_model: Any, tmp_path: Path
+) -> None:
+    driver = upload_page("en")
+    min_side = quality.min_side_for(load_manifest(active_model.path).input_size)
+    seen = set()
+    for name, path in variants(tmp_path).items():
+        choose(driver, path)
+        report = driver.execute_async_script(
+            "const done = arguments[arguments.length - 1];"
+            "window.skinsiteQuality.measure(document.querySelector('input[type=file]').files[0])"
+            ".then(done);"
+        )
+        with Image.open(path) as img:
+            expected = quality.assess(img.convert("RGB"), min_side=min_side)
+        seen.add(expected.issue)
+        assert report["issue"] == (expected.issue and str(expected.issue)), (name, report, expected)
+        assert report["shortSide"] == expected.short_side
+        assert abs(report["brightness"] - expected.brightness) < 0.01, (name, report, expected)
+        assert abs(report["clippedShare"] - expected.clipped_share) < 1e-6, (name, report)
+        # The same numbers as Pillow and NumPy, up to float32 rounding.
+        assert report["sharpness"] == pytest.approx(expected.sharpness, rel=1e-4), (
+            name,
+            report,
+            expected,
+        )
+    assert seen == {None, *quality.QualityIssue}, "the photos cover every verdict"

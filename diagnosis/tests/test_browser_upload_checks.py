@@ -89,6 +89,9 @@ def test_a_big_photos_preview_leaves_the_check_button_on_screen(
     assert driver.execute_script("return window.innerHeight") == size[1]
     choose(driver, photo)
     wait(driver, "return document.querySelector('[data-preview-image]').naturalWidth > 0")
+    # Measured once the quality check has answered: its advice (this smooth gradient is too
+    # blurred at the worker's analysis size) must not push the button off screen either.
+    wait(driver, "return document.querySelector('[data-quality-checked]')")
 
     box = driver.execute_script(
         "const r = document.querySelector('form[data-upload-form] button[type=submit]')"

@@ -64,7 +64,7 @@ def test_an_unreadable_manifest_falls_back_to_the_default_models_limits(
 
 def test_quality_js_checks_in_the_workers_order_with_the_pages_limits_only() -> None:
     source = QUALITY_JS.read_text()
-    order = re.findall(r'return "(too_small|too_dark|overexposed|blurred)"', source)
+    order = re.findall(r'issue = "(too_small|too_dark|overexposed|blurred)"', source)
     assert order == [str(issue) for issue in quality.QualityIssue]
     for key in quality.limits(120):
         assert f"limits.{key}" in source, f"quality.js ignores the page's {key}"
@@ -73,5 +73,5 @@ def test_quality_js_checks_in_the_workers_order_with_the_pages_limits_only() -> 
         assert not re.search(rf"(?<![\w.]){re.escape(value)}(?![\w.])", code), (
             f"quality.js holds a limit of its own ({value})"
         )
-    # Pillow's convert("L") weights.
-    assert "* 299" in code and "* 587" in code and "* 114" in code
+    # Pillow's convert("L") weights (299/1000, 587/1000, 114/1000 in its 16-bit fixed point).
+    assert "* 19595" in code and "* 38470" in code and "* 7471" in code

@@ -3,9 +3,10 @@
 // "quality-limits" and "quality-messages", rendered from the server's own definition and
 // wording), so nothing here may hold a number or a sentence of its own.
 //
-// This only ever advises: it never blocks sending. The browser decodes and scales a photo a
-// little differently from Pillow, so a borderline photo can be judged differently here; the
-// server's verdict is the one that counts.
+// This only ever advises: it never blocks sending. The numbers match Pillow's on the same
+// pixels, but the worker reads a big JPEG at a reduced size first (Pillow's draft mode) and
+// the browser decodes with its own code, so a borderline photo can be judged differently here:
+// the server's verdict is the one that counts.
 (function () {
   "use strict";
 
@@ -25,29 +26,70 @@
     return rounded;
   }
 
-  // quality.grey_for_analysis: grey levels (Pillow's convert("L") weights, rounded) of the photo
-  // scaled so its shorter side is analysisSide px, never enlarged.
+  // Pillow's convert("L"): L = R * 299/1000 + G * 587/1000 + B * 114/1000, computed as Pillow
+  // does, in 16-bit fixed point and rounded (the decimal form differs by one level on a few
+  // pixels).
+  function greyOf(rgba, count) {
+    var grey = new Uint8Array(count);
+    for (var i = 0, p = 0; i < count; i += 1, p += 4) {
+      grey[i] = (rgba[p] * 19595 + rgba[p + 1] * 38470 + rgba[p + 2] * 7471 + 0x8000) >>> 16;
+    }
+    return grey;
+  }
+
+  // Pillow's BILINEAR resize of an 8-bit image along one axis (Resample.c: a triangle filter
+  // widened by the scale, so a reduction averages every source pixel; weights in 22-bit fixed
+  // point). ``stride`` and ``step`` walk the axis; ``lines`` is the size across it.
+  var PRECISION = 4194304;  // 1 << 22
+  function resampleAxis(src, inSize, outSize, lines, lineStep, step, outLineStep, outStep) {
+    var scale = inSize / outSize;
+    var filterScale = Math.max(scale, 1);
+    var support = filterScale;  // the bilinear filter's support (1) times the scale
+    var out = new Uint8Array(outSize * lines);
+    for (var o = 0; o < outSize; o += 1) {
+      var center = (o + 0.5) * scale;
+      var first = Math.max(0, Math.trunc(center - support + 0.5));
+      var last = Math.min(inSize, Math.trunc(center + support + 0.5));
+      var weights = [];
+      var total = 0;
+      for (var i = first; i < last; i += 1) {
+        var w = Math.max(0, 1 - Math.abs((i - center + 0.5) / filterScale));
+        weights.push(w);
+        total += w;
+      }
+      for (var k = 0; k < weights.length; k += 1) {
+        weights[k] = Math.trunc(0.5 + (total ? weights[k] / total : weights[k]) * PRECISION);
+      }
+      for (var line = 0; line < lines; line += 1) {
+        var sum = PRECISION / 2;
+        var base = line * lineStep + first * step;
+        for (var j = 0; j < weights.length; j += 1) { sum += src[base + j * step] * weights[j]; }
+        out[line * outLineStep + o * outStep] = Math.min(255, Math.max(0, Math.floor(sum / PRECISION)));
+      }
+    }
+    return out;
+  }
+
+  // quality.grey_for_analysis: the grey photo with its shorter side at analysisSide px, never
+  // enlarged (Pillow resizes across, then down).
   function greyForAnalysis(source, width, height) {
-    var short = Math.min(width, height);
+    var canvas = document.createElement("canvas");
+    canvas.width = width;
+    canvas.height = height;
+    var context = canvas.getContext("2d", { willReadFrequently: true });
+    context.drawImage(source, 0, 0);
+    var grey = greyOf(context.getImageData(0, 0, width, height).data, width * height);
+    canvas.width = canvas.height = 0;  // let the browser drop the full-size pixels now
     var w = width;
     var h = height;
+    var short = Math.min(width, height);
     if (short > limits.analysisSide) {
       var scale = limits.analysisSide / short;
       w = Math.max(1, pyRound(width * scale));
       h = Math.max(1, pyRound(height * scale));
     }
-    var canvas = document.createElement("canvas");
-    canvas.width = w;
-    canvas.height = h;
-    var context = canvas.getContext("2d", { willReadFrequently: true });
-    context.imageSmoothingEnabled = true;
-    context.imageSmoothingQuality = "high";
-    context.drawImage(source, 0, 0, w, h);
-    var rgba = context.getImageData(0, 0, w, h).data;
-    var grey = new Float32Array(w * h);
-    for (var i = 0, p = 0; i < grey.length; i += 1, p += 4) {
-      grey[i] = Math.round((rgba[p] * 299 + rgba[p + 1] * 587 + rgba[p + 2] * 114) / 1000);
-    }
+    if (w !== width) { grey = resampleAxis(grey, width, w, height, width, 1, w, 1); }
+    if (h !== height) { grey = resampleAxis(grey, height, h, w, 1, w, 1, w); }
     return { data: grey, width: w, height: h };
   }
 
@@ -72,7 +114,8 @@
     return Math.max(0, sumSquares / count - mean * mean);
   }
 
-  // quality.assess: the first issue, in the same order as the server (null: none found).
+  // quality.assess: the measurements and the first issue, in the same order as the server
+  // (issue null: none found).
   function assess(source, width, height) {
     var grey = greyForAnalysis(source, width, height);
     var total = 0;
@@ -82,25 +125,38 @@
       if (grey.data[i] >= limits.clippedLevel) { clipped += 1; }
     }
     var n = grey.data.length;
-    var brightness = n ? total / n : 0;
-    var clippedShare = n ? clipped / n : 0;
-    if (Math.min(width, height) < limits.minSide) { return "too_small"; }
-    if (brightness < limits.darkMean) { return "too_dark"; }
-    if (clippedShare > limits.overexposedShare) { return "overexposed"; }
-    if (laplacianVariance(grey) < limits.blurVariance) { return "blurred"; }
-    return null;
+    var report = {
+      issue: null,
+      shortSide: Math.min(width, height),
+      brightness: n ? total / n : 0,
+      clippedShare: n ? clipped / n : 0,
+      sharpness: laplacianVariance(grey)
+    };
+    if (report.shortSide < limits.minSide) { report.issue = "too_small"; }
+    else if (report.brightness < limits.darkMean) { report.issue = "too_dark"; }
+    else if (report.clippedShare > limits.overexposedShare) { report.issue = "overexposed"; }
+    else if (report.sharpness < limits.blurVariance) { report.issue = "blurred"; }
+    return report;
   }
 
-  // Resolves to {issue, title, fix} or null (fine, or nothing to say: no limits on the page, or a
-  // photo this browser cannot decode, such as HEIC, which the server checks anyway).
-  function check(blob) {
-    if (!limits || !messages || !blob || !window.createImageBitmap) { return Promise.resolve(null); }
+  // Resolves to the report of a photo (a File or Blob), or null when there is nothing to say:
+  // no limits on the page, or a photo this browser cannot decode, such as HEIC, which the
+  // server checks anyway.
+  function measure(blob) {
+    if (!limits || !blob || !window.createImageBitmap) { return Promise.resolve(null); }
     return window.createImageBitmap(blob).then(function (bitmap) {
-      var issue = assess(bitmap, bitmap.width, bitmap.height);
+      var report = assess(bitmap, bitmap.width, bitmap.height);
       if (bitmap.close) { bitmap.close(); }
-      var advice = issue && messages[issue];
-      return advice ? { issue: issue, title: advice.title, fix: advice.fix } : null;
+      return report;
     }).catch(function () { return null; });
+  }
+
+  // Resolves to the advice for a photo, {issue, title, fix}, or null (fine, or nothing to say).
+  function check(blob) {
+    return measure(blob).then(function (report) {
+      var advice = report && report.issue && messages && messages[report.issue];
+      return advice ? { issue: report.issue, title: advice.title, fix: advice.fix } : null;
+    });
   }
 
   // Empty ``box`` (a role="status" element that stays in the page, so screen readers announce
@@ -134,5 +190,5 @@
     box.appendChild(alert);
   }
 
-  window.skinsiteQuality = { check: check, clear: clear, show: show };
+  window.skinsiteQuality = { measure: measure, check: check, clear: clear, show: show };
 })();
