@@ -6,7 +6,9 @@ fails at start-up with an error naming the variable, instead of misbehaving late
 
 from __future__ import annotations
 
+import math
 import os
+import re
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
@@ -44,14 +46,24 @@ def env_int(name: str, default: int, *, minimum: int | None = None) -> int:
     return value
 
 
-def env_float(name: str, default: float) -> float:
+def env_float(
+    name: str, default: float, *, above: float | None = None, at_most: float | None = None
+) -> float:
+    """A number; ``above`` and ``at_most`` bound it (``above < value <= at_most``)."""
     raw = os.environ.get(name)
     if raw is None or raw.strip() == "":
         return default
     try:
-        return float(raw)
+        value = float(raw)
     except ValueError:
         raise ImproperlyConfigured(f"{name} must be a number, got {raw!r}.") from None
+    if not math.isfinite(value):
+        raise ImproperlyConfigured(f"{name} must be a finite number, got {raw!r}.")
+    if above is not None and value <= above:
+        raise ImproperlyConfigured(f"{name} must be greater than {above:g}, got {value:g}.")
+    if at_most is not None and value > at_most:
+        raise ImproperlyConfigured(f"{name} must be at most {at_most:g}, got {value:g}.")
+    return value
 
 
 def env_list(name: str, default: list[str] | None = None) -> list[str]:
@@ -65,6 +77,17 @@ def env_choice(name: str, default: str, choices: tuple[str, ...]) -> str:
     value = os.environ.get(name, default).strip().lower()
     if value not in choices:
         raise ImproperlyConfigured(f"{name} must be one of {', '.join(choices)}, got {value!r}.")
+    return value
+
+
+_DEVICE = re.compile(r"cpu|cuda(:\d+)?|mps")
+
+
+def env_device(name: str, default: str = "cpu") -> str:
+    """A PyTorch device name: ``cpu``, ``cuda``, ``cuda:N`` or ``mps``."""
+    value = os.environ.get(name, default).strip().lower() or default
+    if not _DEVICE.fullmatch(value):
+        raise ImproperlyConfigured(f"{name} must be cpu, cuda, cuda:N or mps, got {value!r}.")
     return value
 
 

@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy as _
 from skinsite.env import (
     env_bool,
     env_choice,
+    env_device,
     env_float,
     env_int,
     env_list,
@@ -223,9 +224,11 @@ ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
 ACCOUNT_UNIQUE_EMAIL = True
 ACCOUNT_EMAIL_VERIFICATION = "mandatory"
 ACCOUNT_EMAIL_VERIFICATION_BY_CODE_ENABLED = True
-ACCOUNT_EMAIL_VERIFICATION_BY_CODE_TIMEOUT = env_int("EMAIL_CODE_TIMEOUT", 15 * 60, minimum=60)
+# One lifetime for every e-mailed code (verification and password reset).
+EMAIL_CODE_TIMEOUT = env_int("EMAIL_CODE_TIMEOUT", 15 * 60, minimum=60)
+ACCOUNT_EMAIL_VERIFICATION_BY_CODE_TIMEOUT = EMAIL_CODE_TIMEOUT
 ACCOUNT_PASSWORD_RESET_BY_CODE_ENABLED = True
-ACCOUNT_PASSWORD_RESET_BY_CODE_TIMEOUT = env_int("EMAIL_CODE_TIMEOUT", 15 * 60, minimum=60)
+ACCOUNT_PASSWORD_RESET_BY_CODE_TIMEOUT = EMAIL_CODE_TIMEOUT
 ACCOUNT_CHANGE_EMAIL = True
 ACCOUNT_EMAIL_NOTIFICATIONS = True
 ACCOUNT_PREVENT_ENUMERATION = True
@@ -309,13 +312,19 @@ DIAGNOSIS_MIN_SIDE = env_int("DIAGNOSIS_MIN_SIDE", 64, minimum=1)
 # Photos up to the upload limit stay in memory while the request is parsed: the validator reads
 # them whole anyway, and a 3 MB phone photo no longer goes through a temporary file first.
 FILE_UPLOAD_MAX_MEMORY_SIZE = DIAGNOSIS_MAX_UPLOAD_BYTES + 64 * 1024
-DIAGNOSIS_URGENT_THRESHOLD = env_float("DIAGNOSIS_URGENT_THRESHOLD", 0.2)
+DIAGNOSIS_URGENT_THRESHOLD = env_float("DIAGNOSIS_URGENT_THRESHOLD", 0.2, above=0, at_most=1)
 DIAGNOSIS_MAX_ATTEMPTS = env_int("DIAGNOSIS_MAX_ATTEMPTS", 3, minimum=1)
 DIAGNOSIS_STALE_AFTER_SECONDS = env_int("DIAGNOSIS_STALE_AFTER_SECONDS", 300, minimum=10)
 DIAGNOSIS_RETENTION_DAYS = env_int("DIAGNOSIS_RETENTION_DAYS", 0, minimum=0)
 INFERENCE_BACKEND = env_choice("INFERENCE_BACKEND", "onnx", ("onnx", "torch"))
-INFERENCE_DEVICE = env_str("INFERENCE_DEVICE", "cpu")
+INFERENCE_DEVICE = env_device("INFERENCE_DEVICE", "cpu")
+# The one thread setting for inference (ONNX Runtime and PyTorch, the model and its trust
+# bundle); mltrain.ml takes it only as an argument. 0: the library's default.
 INFERENCE_THREADS = env_int("INFERENCE_THREADS", 0, minimum=0)
+if env_str("SKINSITE_ONNX_THREADS"):
+    raise ImproperlyConfigured(
+        "SKINSITE_ONNX_THREADS is no longer read: set INFERENCE_THREADS instead."
+    )
 
 # --- Security --------------------------------------------------------------------------------
 SESSION_COOKIE_SECURE = SECURE_HTTPS

@@ -374,13 +374,14 @@ def evaluate_artifact(
     split_file: Path | None = None,
     backend: str = "onnx",
     batch_size: int = 32,
+    num_threads: int | None = None,
     log: Log = print,
 ) -> dict:
     """Evaluate a saved artifact on ``part`` of its own saved split (or ``split_file``); with no
-    split available, on all images of ``data``."""
+    split available, on all images of ``data``. ``num_threads`` as in ``load_predictor``."""
     from .predictors import load_predictor
 
-    predictor = load_predictor(artifact_dir, backend=backend)
+    predictor = load_predictor(artifact_dir, backend=backend, num_threads=num_threads)
     manifest = predictor.manifest
     listing = load_roots(as_roots(data))
     split_path = split_file or manifest.file("split.json")

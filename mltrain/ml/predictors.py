@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Protocol
 
@@ -26,9 +25,10 @@ class OnnxPredictor:
 
         self.manifest = manifest
         options = ort.SessionOptions()
-        threads = num_threads or int(os.environ.get("SKINSITE_ONNX_THREADS", "0") or 0)
-        if threads:
-            options.intra_op_num_threads = threads
+        # The caller decides (the site passes settings.INFERENCE_THREADS); None or 0 keeps
+        # ONNX Runtime's default of one thread per physical core.
+        if num_threads:
+            options.intra_op_num_threads = num_threads
             options.inter_op_num_threads = 1
         self.session = ort.InferenceSession(
             str(manifest.file("model.onnx")),
@@ -79,7 +79,10 @@ def load_predictor(
     device: str = "cpu",
     num_threads: int | None = None,
 ) -> Predictor:
-    """Load a predictor, checking the sha256 of the weights file it will run."""
+    """Load a predictor, checking the sha256 of the weights file it will run.
+
+    ``num_threads`` is the only source of the thread count (this package reads no environment):
+    None or 0 keeps the library's default."""
     manifest = load_manifest(artifact_dir)
     name = {"onnx": "model.onnx", "torch": "model.pt"}.get(backend)
     if name is None:

@@ -93,3 +93,11 @@ def test_onnx_parity_check_catches_a_different_model(artifact: Path):
     other = build_model("custom_cnn")
     with pytest.raises(ArtifactError, match="disagrees"):
         artifacts.check_onnx_parity(other, artifact / "model.onnx", batch)
+
+
+def test_onnx_threads_come_only_from_the_argument(artifact: Path, monkeypatch):
+    monkeypatch.setenv("SKINSITE_ONNX_THREADS", "3")  # the old variable: no longer read here
+    default = load_predictor(artifact, backend="onnx")
+    assert default.session.get_session_options().intra_op_num_threads == 0
+    two = load_predictor(artifact, backend="onnx", num_threads=2)
+    assert two.session.get_session_options().intra_op_num_threads == 2

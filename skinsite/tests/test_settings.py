@@ -50,6 +50,10 @@ def test_check_deploy_is_clean_with_production_variables(tmp_path: Path) -> None
         ("DEBUG", "maybe"),
         ("INFERENCE_BACKEND", "tensorflow"),
         ("CACHE_URL", "memcached://x"),
+        ("INFERENCE_DEVICE", "gpu"),
+        ("DIAGNOSIS_URGENT_THRESHOLD", "0"),
+        ("DIAGNOSIS_URGENT_THRESHOLD", "1.5"),
+        ("SKINSITE_ONNX_THREADS", "4"),
     ],
 )
 def test_a_bad_value_names_the_variable(tmp_path: Path, name: str, value: str) -> None:

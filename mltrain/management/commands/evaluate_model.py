@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from mltrain.management.commands._common import command_errors
@@ -40,6 +41,7 @@ class Command(BaseCommand):
                 part=options["part"],
                 split_file=Path(options["split"]) if options["split"] else None,
                 backend=options["backend"],
+                num_threads=settings.INFERENCE_THREADS or None,
                 log=self.stdout.write,
             )
         groups = {
