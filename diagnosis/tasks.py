@@ -74,15 +74,15 @@ def _fail_on_hard_time_limit(
         jobs.fail_after_hard_time_limit(int(diagnosis_id))
 
 
-@shared_task(name="diagnosis.tasks.requeue_stale_diagnoses_task", ignore_result=True)
-def requeue_stale_diagnoses_task() -> dict[str, int]:
+@shared_task(name="diagnosis.tasks.requeue_stale_diagnoses", ignore_result=True)
+def requeue_stale_diagnoses() -> dict[str, int]:
     """The periodic sweeper (celery beat, every minute)."""
     result = jobs.requeue_stale_diagnoses()
     return {"requeued": result.requeued, "failed": result.failed}
 
 
-@shared_task(name="diagnosis.tasks.purge_expired_diagnoses_task", ignore_result=True)
-def purge_expired_diagnoses_task() -> int:
+@shared_task(name="diagnosis.tasks.purge_expired_diagnoses", ignore_result=True)
+def purge_expired_diagnoses() -> int:
     """Delete diagnoses past DIAGNOSIS_RETENTION_DAYS (daily; does nothing when it is 0)."""
     from diagnosis import services
 

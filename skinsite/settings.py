@@ -160,8 +160,8 @@ CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", f"{_embedded_redis}/0")
 CELERY_TASK_DEFAULT_QUEUE = Queue.DEFAULT.value
 CELERY_TASK_ROUTES = {
     "diagnosis.tasks.classify_diagnosis": {"queue": Queue.INFERENCE.value},
-    "diagnosis.tasks.requeue_stale_diagnoses_task": {"queue": Queue.MAINTENANCE.value},
-    "diagnosis.tasks.purge_expired_diagnoses_task": {"queue": Queue.MAINTENANCE.value},
+    "diagnosis.tasks.requeue_stale_diagnoses": {"queue": Queue.MAINTENANCE.value},
+    "diagnosis.tasks.purge_expired_diagnoses": {"queue": Queue.MAINTENANCE.value},
 }
 # Acknowledge after the task ran, and give the job back when the pool child dies (kill -9,
 # OOM): measured here, acks_late alone lost the job. The row's attempt counter stops a poison
@@ -194,11 +194,11 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULE = {
     "requeue-stale-diagnoses": {
-        "task": "diagnosis.tasks.requeue_stale_diagnoses_task",
+        "task": "diagnosis.tasks.requeue_stale_diagnoses",
         "schedule": 60.0,
     },
     "purge-expired-diagnoses": {
-        "task": "diagnosis.tasks.purge_expired_diagnoses_task",
+        "task": "diagnosis.tasks.purge_expired_diagnoses",
         "schedule": 24 * 3600.0,
     },
 }

@@ -12,8 +12,8 @@ from diagnosis import inference, services
 from diagnosis.models import Diagnosis
 from diagnosis.tasks import (
     classify_diagnosis,
-    purge_expired_diagnoses_task,
-    requeue_stale_diagnoses_task,
+    purge_expired_diagnoses,
+    requeue_stale_diagnoses,
 )
 from diagnosis.tests import images
 
@@ -66,9 +66,9 @@ def test_the_periodic_tasks_call_the_sweeper_and_the_purge(
     queued: Diagnosis, enqueued: list[int]
 ) -> None:
     Diagnosis.objects.filter(pk=queued.pk).update(enqueued_at=None)
-    assert requeue_stale_diagnoses_task.apply().get() == {"requeued": 1, "failed": 0}
+    assert requeue_stale_diagnoses.apply().get() == {"requeued": 1, "failed": 0}
     assert enqueued == [queued.pk]
-    assert purge_expired_diagnoses_task.apply().get() == 0
+    assert purge_expired_diagnoses.apply().get() == 0
 
 
 def test_the_classify_task_gives_its_message_back_when_its_worker_dies() -> None:
@@ -86,3 +86,21 @@ def test_the_celery_settings_keep_jobs_from_being_lost() -> None:
     assert route["queue"] == "inference"
     # The sweeper must never take a job that may still legitimately be running.
     assert settings.DIAGNOSIS_STALE_AFTER_SECONDS > settings.CELERY_TASK_TIME_LIMIT
+
+
+def test_task_names_are_their_verb_noun_functions_and_beat_and_routes_name_them() -> None:
+    from skinsite.celery import app
+
+    app.loader.import_default_modules()
+    ours = {name: task for name, task in app.tasks.items() if name.startswith("diagnosis.")}
+    assert set(ours) == {
+        "diagnosis.tasks.classify_diagnosis",
+        "diagnosis.tasks.requeue_stale_diagnoses",
+        "diagnosis.tasks.purge_expired_diagnoses",
+    }
+    for name, task in ours.items():
+        assert name == f"{task.__module__}.{task.__name__}"
+        assert not name.endswith("_task")
+    scheduled = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
+    assert scheduled <= set(ours)
+    assert set(settings.CELERY_TASK_ROUTES) <= set(ours)
