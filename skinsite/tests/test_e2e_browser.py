@@ -9,6 +9,7 @@ stack's logs are written to ``var/test-artifacts/test_e2e_browser/<test>/``
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
@@ -477,3 +478,82 @@ def test_a_real_skin_photo_is_checked_linked_to_its_disease_page_and_deleted(
         )
     assert not stack.rows(owner_prefix=email)
     assert not stored.exists(), "the photo's file is deleted with the check"
+
+
+def refusal_photos(folder: Path) -> dict[str, Path]:
+    """A real photo that is not skin, and a skin photo too blurred to judge, made here."""
+    from PIL import Image, ImageFilter
+    from skimage import data
+
+    not_skin = folder / "astronaut.jpg"
+    Image.fromarray(data.astronaut()).save(not_skin, "JPEG", quality=92)
+    blurred = folder / "blurred-spot.jpg"
+    with Image.open(io.BytesIO(lesion_photo((800, 600), seed=2))) as img:
+        img.filter(ImageFilter.GaussianBlur(8)).save(blurred, "JPEG", quality=92)
+    return {"not_skin": not_skin, "blurred": blurred}
+
+
+def check_refusal(browser: Browser, email: str, public_id: str, outcome: str) -> dict[str, Any]:
+    """The stored outcome, and a page that names no condition and offers another try."""
+    row = row_for(browser.stack, email, public_id)
+    assert row["status"] == "succeeded", row
+    assert row["outcome"] == outcome, row
+    assert not row["predictions"] and not row["top_class"], row
+    panel = browser.find(f"#diagnosis-result [data-outcome={outcome}]")
+    assert not browser.find_all("#diagnosis-result li[data-class]")
+    assert not browser.find_all("#diagnosis-result [data-probability], #diagnosis-result progress")
+    assert "%" not in panel.text and "٪" not in panel.text, panel.text
+    again = panel.find_element("css selector", "a[data-try-again]")
+    assert again.is_displayed() and again.get_attribute("href").endswith(
+        reverse("diagnosis:upload")
+    )
+    return row
+
+
+def test_the_real_worker_refuses_a_photo_that_is_not_skin_and_a_blurred_one_in_both_languages(
+    browser: Browser, tmp_path: Path
+) -> None:
+    stack = browser.stack
+    email = f"refused.person.{uuid.uuid4().hex[:8]}@example.com"
+    stack.create_users([email], PASSWORD)
+    log_in(browser, email)
+    photos = refusal_photos(tmp_path)
+
+    not_skin = upload(browser, photos["not_skin"])
+    wait_for_result(browser)
+    with browser.step("not-skin-result"):
+        check_refusal(browser, email, not_skin, "not_skin")
+        heading = browser.find("#diagnosis-result [data-outcome=not_skin] h2").text
+        assert heading == "This does not look like a close-up photo of skin"
+        assert browser.find("#diagnosis-result a[data-try-again]").text == "Try another photo"
+
+    blurred = upload(browser, photos["blurred"])
+    wait_for_result(browser)
+    with browser.step("blurred-result"):
+        row = check_refusal(browser, email, blurred, "poor_quality")
+        assert row["quality_issue"] == "blurred", row
+        issue = browser.find("#diagnosis-result [data-quality-issue]")
+        assert issue.get_attribute("data-quality-issue") == "blurred"
+        assert issue.text == "This photo is too blurred to judge"
+        panel = browser.find("#diagnosis-result [data-outcome=poor_quality]").text
+        assert "Hold the phone steady" in panel
+
+    with browser.step("blurred-result-arabic"):
+        browser.click(browser.find("nav button[name=language][value=ar]"))
+        browser.wait(lambda d: browser.html_attr("lang") == "ar", what="the Arabic page")
+        assert browser.html_attr("dir") == "rtl"
+        assert browser.path() == reverse("diagnosis:detail", args=[blurred])
+        heading = browser.find("#diagnosis-result [data-quality-issue=blurred]").text
+        assert heading == "هذه الصورة أكثر ضبابية من أن يُحكم عليها"
+        assert heading == arabic(stack, "This photo is too blurred to judge")
+        again = browser.find("#diagnosis-result a[data-try-again]").text
+        assert again == arabic(stack, "Try another photo") and ARABIC.search(again)
+        assert not browser.find_all("#diagnosis-result li[data-class]")
+
+    with browser.step("not-skin-result-arabic"):
+        browser.go(reverse("diagnosis:detail", args=[not_skin]))
+        assert browser.html_attr("lang") == "ar"
+        heading = browser.find("#diagnosis-result [data-outcome=not_skin] h2").text
+        assert heading == "لا تبدو هذه صورة مقرّبة للجلد"
+        assert heading == arabic(stack, "This does not look like a close-up photo of skin")
+        assert not browser.find_all("#diagnosis-result li[data-class]")
