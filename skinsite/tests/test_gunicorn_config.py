@@ -31,3 +31,10 @@ def test_gunicorn_runs_threaded_workers_from_the_repository_config():
 def test_threads_and_processes_come_from_the_environment():
     config = _effective({"WEB_THREADS": "7", "WEB_CONCURRENCY": "3"})
     assert (config["threads"], config["workers"]) == ("7", "3")
+
+
+def test_idle_connections_outlive_the_proxy_and_the_status_polls():
+    # Longer than nginx's and cloud load balancers' 60 s upstream idle timeout, and than the
+    # status page's slowest poll (15 s); gunicorn's own default of 2 s raced both.
+    assert int(_effective({})["keepalive"]) == 75
+    assert _effective({"WEB_KEEPALIVE": "120"})["keepalive"] == "120"
