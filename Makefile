@@ -40,8 +40,8 @@ lint: $(VENV)/.dev-installed
 	$(VENV)/bin/mypy skinsite diagnosis mltrain
 
 messages: $(VENV)/.dev-installed
-	$(PY) manage.py makemessages -l ar --no-obsolete --ignore=.venv --ignore=var --ignore=diseases --ignore=diagnosis --ignore=mltrain --ignore=bench
-	for app in diseases diagnosis mltrain; do (cd $$app && ../$(PY) ../manage.py makemessages -l ar --no-obsolete); done
+	$(PY) manage.py makemessages -l ar --no-obsolete --ignore=.venv --ignore=var --ignore=diseases --ignore=diagnosis --ignore=mltrain --ignore=sharing --ignore=bench
+	for app in diseases diagnosis mltrain sharing; do (cd $$app && ../$(PY) ../manage.py makemessages -l ar --no-obsolete); done
 	$(PY) manage.py compilemessages --ignore=.venv
 
 bench: $(VENV)/.dev-installed

@@ -54,12 +54,14 @@ def _diagnosis_record(diagnosis: Any, image_name: str) -> dict[str, Any]:
 
 
 def export_account_data(*, user: User) -> IO[bytes]:
-    """A ZIP with ``account.json``, ``diagnoses.json`` and every photo the person uploaded.
+    """A ZIP with ``account.json``, ``diagnoses.json``, ``share_links.json`` (the links made for
+    a doctor, never their tokens) and every photo the person uploaded.
 
     Returns an open temporary file positioned at the start; large exports spill to disk
     instead of memory.
     """
     from diagnosis.models import Diagnosis
+    from sharing.services import export_records as share_link_records
 
     archive = tempfile.SpooledTemporaryFile(max_size=16 * 1024 * 1024)  # noqa: SIM115
     records = []
@@ -77,6 +79,8 @@ def export_account_data(*, user: User) -> IO[bytes]:
             "account.json", json.dumps(_account_record(user), cls=DjangoJSONEncoder, indent=2)
         )
         bundle.writestr("diagnoses.json", json.dumps(records, cls=DjangoJSONEncoder, indent=2))
+        links = share_link_records(user=user)
+        bundle.writestr("share_links.json", json.dumps(links, cls=DjangoJSONEncoder, indent=2))
     archive.seek(0)
     return archive
 

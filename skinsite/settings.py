@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "diseases",
     "diagnosis",
     "mltrain",
+    "sharing",
 ]
 
 MIDDLEWARE = [
@@ -243,6 +244,9 @@ ACCOUNT_RATE_LIMITS = {
     "confirm_email": "1/10s/key",
     # The admin login has its own, stricter limit (skinsite.admin_site).
     "admin_login": env_str("ADMIN_LOGIN_RATE_LIMIT", "5/m/ip"),
+    # Links for a doctor (sharing.views): making them, and opening them without an account.
+    "share_create": env_str("SHARE_LINK_CREATE_RATE_LIMIT", "20/h/user"),
+    "share_open": env_str("SHARE_LINK_OPEN_RATE_LIMIT", "60/m/ip"),
 }
 ALLAUTH_USER_CODE_FORMAT = {"numeric": True, "length": 6, "dashed": False}
 

@@ -1,0 +1,132 @@
+"""The owner's actions on links (make, withdraw) and the doctor's read-only page.
+
+The doctor's page needs no account: the token in its address is the only key. An expired,
+withdrawn, mistyped or tampered token, and a link whose diagnosis was deleted, all get the same
+404 page, which says what may have happened without telling the cases apart.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+from uuid import UUID
+
+from allauth.core.ratelimit import consume_or_429
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+
+from diagnosis.models import Diagnosis
+from diagnosis.outcomes import PHOTO_TIPS
+from diagnosis.presentation import result_view
+from diagnosis.views import _private_file
+from sharing import services
+from sharing.forms import ShareLinkForm
+from sharing.models import ShareLink
+
+#: Session key holding the one link just made, shown once on the result page.
+NEW_LINK_SESSION_KEY = "sharing_new_link"
+
+
+def _not_for_shared_caches(response: HttpResponseBase) -> HttpResponseBase:
+    """A shared page is nobody's to keep: no search engine, no cache, no Referer."""
+    response["Cache-Control"] = "private, no-store"
+    response["X-Robots-Tag"] = "noindex, nofollow"
+    response["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+def _shared_view(
+    view: Callable[..., HttpResponseBase],
+) -> Callable[..., HttpResponseBase]:
+    """Rate-limit the doctor's pages (allauth's limits, shared cache) and mark every answer,
+    the 404 included, as not for shared caches or search engines."""
+
+    @wraps(view)
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        # allauth leaves GET requests alone unless told: these pages are all GETs.
+        refused = consume_or_429(request, action="share_open", limit_get=True)
+        response = refused if refused is not None else view(request, *args, **kwargs)
+        return _not_for_shared_caches(response)
+
+    return wrapped
+
+
+def _link_not_found(request: HttpRequest) -> HttpResponse:
+    return render(request, "sharing/link_invalid.html", status=404)
+
+
+@require_GET
+@_shared_view
+def shared_diagnosis(request: HttpRequest, token: str) -> HttpResponse:
+    """The doctor's read-only page: the photo and the same result panel as the owner's page."""
+    link = services.open_share_link(token)
+    if link is None:
+        return _link_not_found(request)
+    diagnosis = link.diagnosis
+    result = result_view(diagnosis)
+    context = {
+        "link": link,
+        "token": token,
+        "diagnosis": diagnosis,
+        "result": result,
+        "predictions": result.predictions,
+        "top": result.top,
+        "photo_tips": PHOTO_TIPS,
+        "shared": True,
+    }
+    return render(request, "sharing/shared.html", context)
+
+
+@require_GET
+@_shared_view
+def shared_photo(request: HttpRequest, token: str) -> HttpResponseBase:
+    """The photo of a shared diagnosis, for whoever holds a usable token (not counted)."""
+    link = services.find_share_link(token)
+    if link is None:
+        return _link_not_found(request)
+    return _private_file(link.diagnosis.image.name)
+
+
+@login_required
+@require_POST
+def create_link(request: HttpRequest, public_id: UUID) -> HttpResponse:
+    """Make a link to one of the person's own finished diagnoses; show it once."""
+    diagnosis = get_object_or_404(Diagnosis.objects.for_user(request.user), public_id=public_id)
+    back = reverse("diagnosis:detail", args=[diagnosis.public_id]) + "#share"
+    form = ShareLinkForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Choose how long the link should work."))
+        return redirect(back)
+    refused = consume_or_429(request, action="share_create")
+    if refused is not None:
+        return refused
+    try:
+        new = services.create_share_link(
+            user=request.user,  # type: ignore[arg-type]
+            diagnosis=diagnosis,
+            days=form.cleaned_data["days"],
+        )
+    except services.NotShareable:
+        messages.error(request, _("Only a finished check can be shared. Please wait for it."))
+        return redirect(back)
+    request.session[NEW_LINK_SESSION_KEY] = {
+        "pk": new.link.pk,
+        "url": request.build_absolute_uri(reverse("sharing:open", args=[new.token])),
+    }
+    return redirect(back)
+
+
+@login_required
+@require_POST
+def revoke_link(request: HttpRequest, pk: int) -> HttpResponse:
+    """Withdraw one of the person's links at once."""
+    link = get_object_or_404(ShareLink.objects.filter(owner=request.user.pk), pk=pk)
+    if services.revoke_share_link(link=link):
+        messages.success(request, _("The link was withdrawn: it no longer opens."))
+    return redirect(reverse("diagnosis:detail", args=[link.diagnosis.public_id]) + "#share")
