@@ -121,6 +121,8 @@ class Stack:
             "CACHE_KEY_PREFIX": f"bench-{self.token}",
             "LOG_LEVEL": "info",
             "PYTHONPATH": str(REPO_ROOT),
+            # The load clients send far more photos each than a person may (diagnosis.limits).
+            "DIAGNOSIS_UPLOAD_RATE_LIMIT": "",
         }
         # Settings of the developer's own site must not leak into the throwaway one.
         for name in (

@@ -32,6 +32,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from diagnosis import inference, presentation, services
 from diagnosis.forms import UploadForm
+from diagnosis.limits import limit_uploads
 from diagnosis.models import Diagnosis
 from diagnosis.outcomes import PHOTO_TIPS, browser_quality_messages
 from mltrain.ml import quality
@@ -46,6 +47,7 @@ DEFAULT_INPUT_SIZE = 160
 @login_required
 @never_cache
 @require_http_methods(["GET", "POST"])
+@limit_uploads
 def upload(request: HttpRequest) -> HttpResponse:
     """Choose or drop a photo, preview it, send it."""
     return _submission_page(request, "diagnosis/upload.html")
@@ -54,6 +56,7 @@ def upload(request: HttpRequest) -> HttpResponse:
 @login_required
 @never_cache
 @require_http_methods(["GET", "POST"])
+@limit_uploads
 def camera(request: HttpRequest) -> HttpResponse:
     """Take the photo with the device's camera (file-input fallback without one)."""
     return _submission_page(request, "diagnosis/camera.html")

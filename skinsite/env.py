@@ -91,6 +91,20 @@ def env_device(name: str, default: str = "cpu") -> str:
     return value
 
 
+_RATE = re.compile(r"\d+/\d*(\.\d+)?[smhd](/(ip|user|key))?")
+
+
+def env_rate(name: str, default: str) -> str:
+    """An allauth rate limit such as ``60/h/user`` (several joined by commas); empty is none."""
+    value = os.environ.get(name, default).strip()
+    parts = [part.strip() for part in value.split(",")] if value else []
+    if not all(_RATE.fullmatch(part) for part in parts):
+        raise ImproperlyConfigured(
+            f"{name} must be rates like 60/h/user (amount/period[/ip|user|key]), got {value!r}."
+        )
+    return value
+
+
 def env_secret(name: str, default: str = "") -> str:
     """Read a secret from ``NAME`` or from the file named by ``NAME_FILE`` (Docker secrets)."""
     file_name = os.environ.get(f"{name}_FILE")

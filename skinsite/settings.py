@@ -22,6 +22,7 @@ from skinsite.env import (
     env_float,
     env_int,
     env_list,
+    env_rate,
     env_secret,
     env_str,
 )
@@ -244,6 +245,9 @@ ACCOUNT_RATE_LIMITS = {
     "confirm_email": "1/10s/key",
     # The admin login has its own, stricter limit (skinsite.admin_site).
     "admin_login": env_str("ADMIN_LOGIN_RATE_LIMIT", "5/m/ip"),
+    # Photos sent per person (diagnosis.limits, the upload and camera pages): one a minute for
+    # an hour is more than a person photographing every spot with retakes; a script stops there.
+    "diagnosis_upload": env_rate("DIAGNOSIS_UPLOAD_RATE_LIMIT", "60/h/user"),
     # Links for a doctor (sharing.views): making them, and opening them without an account.
     "share_create": env_str("SHARE_LINK_CREATE_RATE_LIMIT", "20/h/user"),
     "share_open": env_str("SHARE_LINK_OPEN_RATE_LIMIT", "60/m/ip"),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from skinsite.env import env_device, env_float
+from skinsite.env import env_device, env_float, env_rate
 
 
 @pytest.mark.parametrize(
@@ -46,3 +46,16 @@ def test_a_threshold_out_of_range_names_the_variable(monkeypatch, raw):
 def test_one_email_code_timeout_sets_both_code_lifetimes(settings):
     assert settings.ACCOUNT_EMAIL_VERIFICATION_BY_CODE_TIMEOUT == settings.EMAIL_CODE_TIMEOUT
     assert settings.ACCOUNT_PASSWORD_RESET_BY_CODE_TIMEOUT == settings.EMAIL_CODE_TIMEOUT
+
+
+@pytest.mark.parametrize("raw", ["60/h/user", "5/m/ip,100/d/user", "1/10s/key", ""])
+def test_a_rate_limit_in_allauths_syntax_is_read(monkeypatch, raw):
+    monkeypatch.setenv("DIAGNOSIS_UPLOAD_RATE_LIMIT", raw)
+    assert env_rate("DIAGNOSIS_UPLOAD_RATE_LIMIT", "60/h/user") == raw
+
+
+@pytest.mark.parametrize("raw", ["lots", "60/hour/user", "60/h/person", "60"])
+def test_a_malformed_rate_limit_names_the_variable(monkeypatch, raw):
+    monkeypatch.setenv("DIAGNOSIS_UPLOAD_RATE_LIMIT", raw)
+    with pytest.raises(ImproperlyConfigured, match="DIAGNOSIS_UPLOAD_RATE_LIMIT"):
+        env_rate("DIAGNOSIS_UPLOAD_RATE_LIMIT", "60/h/user")

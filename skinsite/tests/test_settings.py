@@ -54,6 +54,7 @@ def test_check_deploy_is_clean_with_production_variables(tmp_path: Path) -> None
         ("DIAGNOSIS_URGENT_THRESHOLD", "0"),
         ("DIAGNOSIS_URGENT_THRESHOLD", "1.5"),
         ("SKINSITE_ONNX_THREADS", "4"),
+        ("DIAGNOSIS_UPLOAD_RATE_LIMIT", "lots"),
     ],
 )
 def test_a_bad_value_names_the_variable(tmp_path: Path, name: str, value: str) -> None:
