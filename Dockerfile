@@ -4,6 +4,7 @@ FROM python:3.11-slim-bookworm
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 \
     SKINSITE_VAR_DIR=/data
 RUN apt-get update && apt-get install -y --no-install-recommends gettext libpq5 \
+    libpango-1.0-0 libpangoft2-1.0-0 fonts-noto-core \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY requirements.txt .

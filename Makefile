@@ -18,6 +18,7 @@ $(VENV)/.runtime-installed: requirements.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet --upgrade pip
 	$(PIP) install --quiet -r requirements.txt
+	$(PY) .ci/ensure_pdf_libs.py
 	@touch $@
 
 $(VENV)/.dev-installed: requirements-dev.txt $(VENV)/.runtime-installed
@@ -29,6 +30,7 @@ run: $(VENV)/.runtime-installed
 
 test: $(VENV)/.dev-installed
 	$(PY) .ci/ensure_browser.py
+	$(PY) .ci/ensure_pdf_libs.py --tests
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy skinsite diagnosis mltrain

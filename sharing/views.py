@@ -1,4 +1,4 @@
-"""The owner's actions on links (make, withdraw) and the doctor's read-only page.
+"""The owner's actions on links (make, withdraw), the doctor's read-only page, the PDF report.
 
 The doctor's page needs no account: the token in its address is the only key. An expired,
 withdrawn, mistyped or tampered token, and a link whose diagnosis was deleted, all get the same
@@ -13,11 +13,13 @@ from typing import Any
 from uuid import UUID
 
 from allauth.core.ratelimit import consume_or_429
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
@@ -25,6 +27,7 @@ from diagnosis.models import Diagnosis
 from diagnosis.outcomes import PHOTO_TIPS
 from diagnosis.presentation import result_view
 from diagnosis.views import _private_file
+from sharing import report as reports
 from sharing import services
 from sharing.forms import ShareLinkForm
 from sharing.models import ShareLink
@@ -130,3 +133,25 @@ def revoke_link(request: HttpRequest, pk: int) -> HttpResponse:
     if services.revoke_share_link(link=link):
         messages.success(request, _("The link was withdrawn: it no longer opens."))
     return redirect(reverse("diagnosis:detail", args=[link.diagnosis.public_id]) + "#share")
+
+
+@login_required
+@require_GET
+def report(request: HttpRequest, public_id: UUID) -> HttpResponse:
+    """The PDF report of one of the person's own finished checks, in the page's language or
+    the one asked for (``?language=en|ar``); a check without a result gets a 409 page."""
+    diagnosis = get_object_or_404(Diagnosis.objects.for_user(request.user), public_id=public_id)
+    languages = {code for code, _name in settings.LANGUAGES}
+    language = request.GET.get("language", "")
+    if language not in languages:
+        language = (get_language() or settings.LANGUAGE_CODE)[:2]
+    try:
+        pdf = reports.render_report(diagnosis, language=language)
+    except reports.ReportUnavailable:
+        context = {"diagnosis": diagnosis}
+        return render(request, "sharing/report_unavailable.html", context, status=409)
+    response = HttpResponse(pdf, content_type="application/pdf")
+    filename = reports.report_filename(diagnosis)
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response["Cache-Control"] = "private, no-store"
+    return response

@@ -1,0 +1,74 @@
+"""The PDF report of one finished diagnosis, rendered from an HTML template by WeasyPrint.
+
+WeasyPrint lays text out with Pango and shapes it with HarfBuzz, so an Arabic report is
+right-to-left with joined letters, given a font that has Arabic (Debian's ``fonts-noto-core``,
+installed by ``.ci/ensure_pdf_libs.py``). The photo is embedded as a ``data:`` URI and every
+other URL is refused: rendering never fetches anything.
+"""
+
+from __future__ import annotations
+
+import base64
+from typing import TYPE_CHECKING
+
+from django.core.files.storage import default_storage
+from django.template.loader import render_to_string
+from django.utils import timezone, translation
+
+from diagnosis.outcomes import PHOTO_TIPS
+from diagnosis.presentation import result_view
+
+if TYPE_CHECKING:
+    from diagnosis.models import Diagnosis
+
+
+class ReportUnavailable(Exception):
+    """The diagnosis has no result to report (queued, running or failed)."""
+
+
+def report_filename(diagnosis: Diagnosis) -> str:
+    """``skinsite-report-<date of the check>.pdf``: nothing about the person or the check's id."""
+    return f"skinsite-report-{timezone.localdate(diagnosis.created_at).isoformat()}.pdf"
+
+
+def _photo_data_uri(name: str) -> str:
+    if not name:
+        return ""
+    try:
+        with default_storage.open(name, "rb") as handle:
+            data = handle.read()
+    except OSError:
+        return ""
+    return "data:image/jpeg;base64," + base64.b64encode(data).decode("ascii")
+
+
+def report_html(diagnosis: Diagnosis, *, language: str) -> str:
+    """The report's HTML in ``language``: what the result page shows, on paper."""
+    if diagnosis.status != diagnosis.Status.SUCCEEDED:
+        raise ReportUnavailable(diagnosis.status)
+    with translation.override(language):
+        result = result_view(diagnosis)
+        context = {
+            "diagnosis": diagnosis,
+            "result": result,
+            "predictions": result.predictions,
+            "top": result.top,
+            "photo_tips": PHOTO_TIPS,
+            "photo": _photo_data_uri(diagnosis.image.name),
+            "language": language,
+            "rtl": translation.get_language_bidi(),
+        }
+        return render_to_string("sharing/report.html", context)
+
+
+def render_report(diagnosis: Diagnosis, *, language: str) -> bytes:
+    """The PDF bytes of the report (A4)."""
+    from weasyprint import HTML, URLFetcher  # heavy: imported when a report is asked for
+
+    html = report_html(diagnosis, language=language)
+    # Only the embedded photo's data: URI may be read; nothing is fetched from anywhere.
+    fetcher = URLFetcher(allowed_protocols={"data"})
+    pdf = HTML(string=html, url_fetcher=fetcher).write_pdf()
+    if pdf is None:  # only with a target file
+        raise RuntimeError("WeasyPrint returned no PDF")
+    return bytes(pdf)
