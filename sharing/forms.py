@@ -1,8 +1,10 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext_lazy
+from django.utils.translation import ngettext
 
 from sharing.models import DEFAULT_DAYS, MAX_DAYS
 
@@ -15,11 +17,18 @@ class ShareLinkForm(forms.Form):
 
     days = forms.TypedChoiceField(
         label=_("The link works for"),
-        choices=[
-            (days, ngettext_lazy("%(days)d day", "%(days)d days", "days") % {"days": days})
-            for days in DAY_CHOICES
-        ],
+        choices=[(days, str(days)) for days in DAY_CHOICES],
         coerce=int,
         initial=DEFAULT_DAYS,
         widget=forms.Select(attrs={"class": "form-select form-select-sm w-auto"}),
     )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Labelled per request: the plural form depends on the language in use.
+        field = self.fields["days"]
+        assert isinstance(field, forms.TypedChoiceField)  # noqa: S101 - narrows the type
+        field.choices = [
+            (days, ngettext("%(days)d day", "%(days)d days", days) % {"days": days})
+            for days in DAY_CHOICES
+        ]

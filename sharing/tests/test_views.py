@@ -335,3 +335,18 @@ def test_the_account_export_lists_links_without_their_tokens(
     everything = b"".join(bundle.read(name) for name in bundle.namelist())
     assert new.token.encode() not in everything
     assert new.link.token_hash.encode() not in everything
+
+
+def test_the_owners_panel_speaks_arabic(
+    owner: Client, person: Any, diagnosis_factory: Any, settings: Any
+) -> None:
+    diagnosis = diagnosis_factory(person)
+    new = services.create_share_link(user=person, diagnosis=diagnosis)
+    for _ in range(2):
+        Client().get(open_url(new.token))
+    owner.cookies[settings.LANGUAGE_COOKIE_NAME] = "ar"
+    html = owner.get(detail_url(diagnosis)).content.decode()
+    assert "اعرض هذه النتيجة على طبيب" in html
+    assert "فُتح مرتين" in html  # Arabic's dual: "opened twice"
+    assert "يوم واحد" in html and "30 يومًا" in html
+    assert "تقرير PDF بالعربية" in html
