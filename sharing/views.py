@@ -141,6 +141,9 @@ def report(request: HttpRequest, public_id: UUID) -> HttpResponse:
     """The PDF report of one of the person's own finished checks, in the page's language or
     the one asked for (``?language=en|ar``); a check without a result gets a 409 page."""
     diagnosis = get_object_or_404(Diagnosis.objects.for_user(request.user), public_id=public_id)
+    refused = consume_or_429(request, action="share_report", limit_get=True)
+    if refused is not None:
+        return refused
     languages = {code for code, _name in settings.LANGUAGES}
     language = request.GET.get("language", "")
     if language not in languages:

@@ -248,9 +248,11 @@ ACCOUNT_RATE_LIMITS = {
     # Photos sent per person (diagnosis.limits, the upload and camera pages): one a minute for
     # an hour is more than a person photographing every spot with retakes; a script stops there.
     "diagnosis_upload": env_rate("DIAGNOSIS_UPLOAD_RATE_LIMIT", "60/h/user"),
-    # Links for a doctor (sharing.views): making them, and opening them without an account.
-    "share_create": env_str("SHARE_LINK_CREATE_RATE_LIMIT", "20/h/user"),
-    "share_open": env_str("SHARE_LINK_OPEN_RATE_LIMIT", "60/m/ip"),
+    # Links for a doctor (sharing.views): making them, and opening them without an account;
+    # PDF reports (each costs the web process a WeasyPrint rendering).
+    "share_create": env_rate("SHARE_LINK_CREATE_RATE_LIMIT", "20/h/user"),
+    "share_open": env_rate("SHARE_LINK_OPEN_RATE_LIMIT", "60/m/ip"),
+    "share_report": env_rate("PDF_REPORT_RATE_LIMIT", "30/h/user"),
 }
 ALLAUTH_USER_CODE_FORMAT = {"numeric": True, "length": 6, "dashed": False}
 

@@ -246,3 +246,12 @@ def test_the_first_page_is_a4(
         assert page.size[0] in (595, 596) and page.size[1] in (842, 843)
         # Not blank: the photo and the text are drawn.
         assert page.convert("L").getextrema()[0] < 100
+
+
+def test_reports_are_rate_limited(
+    owner: Client, person: Any, diagnosis_factory: Any, settings: Any
+) -> None:
+    settings.ACCOUNT_RATE_LIMITS = {**settings.ACCOUNT_RATE_LIMITS, "share_report": "1/h/user"}
+    diagnosis = diagnosis_factory(person, status="queued", outcome="", predictions=[])
+    assert owner.get(report_url(diagnosis)).status_code == 409
+    assert owner.get(report_url(diagnosis)).status_code == 429
