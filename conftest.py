@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -66,3 +66,15 @@ def shared_dir() -> Path:
             f"real data not available: {SHARED_DIR} is absent (only CI and developers have it)"
         )
     return SHARED_DIR
+
+
+@pytest.fixture(scope="module")
+def chrome() -> Iterator[Any]:
+    """One headless Chromium per test module (skips with the reason when it is not installed)."""
+    from skinsite.testing.browser import start_chrome
+
+    driver = start_chrome()
+    try:
+        yield driver
+    finally:
+        driver.quit()

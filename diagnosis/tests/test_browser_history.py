@@ -7,7 +7,6 @@ stays on the line of the condition's name.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -21,7 +20,6 @@ from skinsite.testing.browser import (
     csp_errors,
     prefer,
     sign_in,
-    start_chrome,
     time_zone,
     viewport,
 )
@@ -58,15 +56,6 @@ const [name, percent] = [arguments[0], arguments[1]];
 const first = name.getClientRects()[0], box = percent.getBoundingClientRect();
 return box.top < first.bottom && box.bottom > first.top;
 """
-
-
-@pytest.fixture(scope="module")
-def chrome() -> Iterator[Any]:
-    driver = start_chrome()
-    try:
-        yield driver
-    finally:
-        driver.quit()
 
 
 @pytest.fixture

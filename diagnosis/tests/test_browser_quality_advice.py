@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +17,7 @@ from diagnosis.tests import images
 from diagnosis.tests.test_browser_upload_checks import choose, shown_text, wait
 from mltrain.ml import quality
 from mltrain.ml.artifacts import load_manifest
-from skinsite.testing.browser import PHONE, csp_errors, prefer, sign_in, start_chrome, viewport
+from skinsite.testing.browser import PHONE, csp_errors, prefer, sign_in, viewport
 from skinsite.testing.photos import lesion_photo
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -26,15 +25,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 ADVICE = "[data-quality-status]"
 #: True once quality.js has answered for the chosen photo (advice or none).
 CHECKED = f"return document.querySelector('{ADVICE}').hasAttribute('data-quality-checked')"
-
-
-@pytest.fixture(scope="module")
-def chrome() -> Iterator[Any]:
-    driver = start_chrome()
-    try:
-        yield driver
-    finally:
-        driver.quit()
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ Desktop (a 1280x757 window) and phone (390x844), English and Arabic, light and d
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,20 +24,10 @@ from skinsite.testing.browser import (
     csp_errors,
     prefer,
     sign_in,
-    start_chrome,
     viewport,
 )
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture(scope="module")
-def chrome() -> Iterator[Any]:
-    driver = start_chrome()
-    try:
-        yield driver
-    finally:
-        driver.quit()
 
 
 @pytest.fixture
