@@ -23,7 +23,7 @@ from torch import nn
 
 from . import plots
 from .architectures import build_model, count_parameters
-from .artifacts import ArtifactError, ModelManifest, export_onnx, write_artifact
+from .artifacts import ArtifactError, ModelManifest, export_onnx, sha256_file, write_artifact
 from .calibration import expected_calibration_error, fit_temperature, reliability_bins, softmax
 from .classes import CLASS_KEYS
 from .data import DatasetListing, ImageDataset, ImageRecord
@@ -305,7 +305,7 @@ def run_training(
         "temperature": round(temperature, 6),
         "data_fingerprint": listing.fingerprint(),
         "metrics": summary,
-        "weights": str(weights),
+        "weights": weights_record(weights),
         "recipe": recipe,
         "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "framework": {"torch": torch.__version__},
@@ -350,6 +350,17 @@ def _log_roots(listing: DatasetListing, split: dict, log: Log) -> None:
 
 
 TRAINED_STATE_FORMAT = "skinsite-trained-state/1"
+
+
+def weights_record(weights: str | Path | None) -> str | dict[str, str]:
+    """What a model started from, for its manifest: a file by its name and sha256 (a path would
+    only mean something on the machine that trained it), else "imagenet" or "none"."""
+    if weights is None or str(weights) in {"none", "imagenet"}:
+        return str(weights or "none")
+    path = Path(weights)
+    if not path.is_file():
+        return path.name
+    return {"name": path.name, "sha256": sha256_file(path)}
 
 
 def load_trained_state(path: Path | str) -> dict:

@@ -101,3 +101,15 @@ def test_onnx_threads_come_only_from_the_argument(artifact: Path, monkeypatch):
     assert default.session.get_session_options().intra_op_num_threads == 0
     two = load_predictor(artifact, backend="onnx", num_threads=2)
     assert two.session.get_session_options().intra_op_num_threads == 2
+
+
+def test_a_model_records_the_weights_it_started_from_by_name_and_sha256(tmp_path) -> None:
+    from mltrain.ml.artifacts import sha256_file
+    from mltrain.ml.pipeline import weights_record
+
+    weights = tmp_path / "start.pth"
+    weights.write_bytes(b"weights")
+    assert weights_record(weights) == {"name": "start.pth", "sha256": sha256_file(weights)}
+    assert str(tmp_path) not in str(weights_record(weights))
+    assert weights_record("imagenet") == "imagenet"
+    assert weights_record(None) == "none"
