@@ -14,13 +14,15 @@ from diagnosis.imaging import (
     validate_image,
 )
 from diagnosis.services import image_limits
+from spots.forms import SpotAndAnswersForm
 
 #: What the file picker offers. Browsers that do not map HEIC to image/* see the extensions.
 ACCEPT = "image/jpeg,image/png,image/webp,image/heic,image/heif,.heic,.heif,image/*"
 
 
-class UploadForm(forms.Form):
-    """One photo plus the token that turns a double submission into one diagnosis.
+class UploadForm(SpotAndAnswersForm):
+    """One photo plus the token that turns a double submission into one diagnosis, and
+    optionally its spot and what the person noticed (``SpotAndAnswersForm``, ``user=``).
 
     Upload page and camera page post this same form; the photo goes through the one validator
     (``diagnosis.imaging.validate_image``) and ``cleaned_data["image"]`` is its result.

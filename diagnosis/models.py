@@ -126,6 +126,14 @@ class Diagnosis(models.Model):
     #: from a new photo sent from a page opened earlier.
     content_sha256 = models.CharField(max_length=64, blank=True)
     idempotency_key = models.UUIDField(null=True, blank=True, editable=False)
+    #: The spot the person says this photo shows (optional); deleting the spot may keep it.
+    spot = models.ForeignKey(
+        "spots.Spot",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="diagnoses",
+    )
 
     status = models.CharField(
         max_length=10, choices=Status.choices, default=Status.QUEUED, db_index=True

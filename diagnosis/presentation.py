@@ -14,6 +14,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from diagnosis.outcomes import PHOTO_TYPE_NAMES, QualityAdvice, quality_advice, times_in_ten
+from diagnosis.red_flag import warning_signs
 
 #: (lowest probability, words), highest first. Calibrated probabilities, said plainly.
 CONFIDENCE_WORDS = (
@@ -113,12 +114,21 @@ class ResultView:
     quality: QualityAdvice | None
     photo_type_name: str
     times_in_ten: int | None
+    #: The sentences of ``red_flag.warning_signs`` for what the person noticed, if any.
+    warning_signs: tuple[str, ...] = ()
 
 
 def result_view(diagnosis: Any, *, catalogue: Mapping[str, Any] | None = None) -> ResultView:
     """What the page says about ``diagnosis``: refused photos name no condition; the red flag
     (``diagnosis.red_flag``, set by the worker) leads whenever it is raised, can't-tell or not;
-    the "right N times in 10" figure is the model's own, for the photo type it saw."""
+    the "right N times in 10" figure is the model's own, for the photo type it saw.
+
+    Warning signs in the person's answers (``diagnosis.answers``, when they gave any) are
+    shown whatever the outcome, refused or failed photos included: they are about the spot,
+    not the photo. The page puts them first, except that a red flag stays above them (its
+    timeframe, "within days" for melanoma, is the more urgent one); neither hides the other.
+    Callers listing many rows should ``select_related("answers")``.
+    """
     catalogue = disease_catalogue() if catalogue is None else catalogue
     answered = diagnosis.has_answer
     predictions = describe(diagnosis.top_predictions(), catalogue=catalogue) if answered else []
@@ -136,6 +146,9 @@ def result_view(diagnosis: Any, *, catalogue: Mapping[str, Any] | None = None) -
         quality=quality_advice(diagnosis.quality_issue) if outcome == "poor_quality" else None,
         photo_type_name=str(PHOTO_TYPE_NAMES.get(diagnosis.photo_type, "")),
         times_in_ten=times_in_ten(diagnosis.reference_accuracy),
+        warning_signs=tuple(
+            str(sign.label) for sign in warning_signs(getattr(diagnosis, "answers", None))
+        ),
     )
 
 

@@ -8,10 +8,10 @@ from __future__ import annotations
 import hashlib
 import logging
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from functools import partial
-from typing import IO, TYPE_CHECKING
+from typing import IO, TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core.files.base import ContentFile
@@ -25,6 +25,7 @@ from diagnosis.models import Diagnosis
 
 if TYPE_CHECKING:
     from accounts.models import User
+    from spots.models import Spot
 
 logger = logging.getLogger(__name__)
 
@@ -47,8 +48,13 @@ def submit_diagnosis(
     user: User,
     upload: ValidatedImage | IO[bytes] | bytes,
     idempotency_key: uuid.UUID | None = None,
+    spot: Spot | None = None,
+    answers: Mapping[str, Any] | None = None,
 ) -> Diagnosis:
     """Validate and store the photo, save the row as queued, enqueue it after commit.
+
+    ``spot`` (one of the person's own) files the photo under it; ``answers`` (fields of
+    ``spots.models.Answers``) is what the person noticed, saved with the row when not empty.
 
     Raises ``ServiceNotReady`` when no model is active and ``InvalidImage`` for a bad photo;
     nothing is stored or queued then. ``idempotency_key`` (the upload form's token) makes a
@@ -58,6 +64,8 @@ def submit_diagnosis(
     """
     if not inference.service_ready():
         raise ServiceNotReady
+    if spot is not None and spot.owner_id != user.pk:
+        raise ValueError("a diagnosis can only be filed under its owner's own spot")
     image = (
         upload
         if isinstance(upload, ValidatedImage)
@@ -79,6 +87,7 @@ def submit_diagnosis(
         content_sha256=digest,
         idempotency_key=idempotency_key,
         enqueued_at=timezone.now(),
+        spot=spot,
     )
     diagnosis.image.save("photo.jpg", ContentFile(image.content), save=False)
     diagnosis.thumbnail.save("thumbnail.jpg", ContentFile(image.thumbnail), save=False)
@@ -86,6 +95,10 @@ def submit_diagnosis(
     try:
         with transaction.atomic():
             diagnosis.save()
+            if answers:
+                from spots.services import save_answers
+
+                save_answers(diagnosis=diagnosis, answers=answers)
             transaction.on_commit(partial(jobs.enqueue_diagnosis, diagnosis.pk), robust=True)
     except IntegrityError:
         # The same token won a race a few milliseconds earlier (two requests of one double

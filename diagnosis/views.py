@@ -15,6 +15,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.files.storage import default_storage
 from django.core.paginator import Paginator
+from django.db import transaction
 from django.http import (
     FileResponse,
     Http404,
@@ -36,8 +37,24 @@ from diagnosis.limits import limit_uploads
 from diagnosis.models import Diagnosis
 from diagnosis.outcomes import PHOTO_TIPS, browser_quality_messages
 from mltrain.ml import quality
+from spots import services as spot_services
+from spots.models import Spot
 
 HISTORY_PAGE_SIZE = 20
+#: What a history row reads of a diagnosis (with what the person noticed, for warning signs).
+HISTORY_FIELDS = (
+    "public_id",
+    "status",
+    "outcome",
+    "red_flag",
+    "quality_issue",
+    "photo_type",
+    "reference_accuracy",
+    "created_at",
+    "predictions",
+    "top_class",
+    "failure_code",
+)
 #: The status endpoint tells the page how long to wait before asking again.
 POLL_INTERVAL_MS = 1000
 #: The input size the quality limits assume while no model is active (the shipped model's).
@@ -64,14 +81,32 @@ def camera(request: HttpRequest) -> HttpResponse:
 
 def _submission_page(request: HttpRequest, template: str) -> HttpResponse:
     ready = inference.service_ready()
-    form = UploadForm(request.POST, request.FILES) if request.method == "POST" else UploadForm()
+    if request.method == "POST":
+        form = UploadForm(request.POST, request.FILES, user=request.user)
+    else:
+        # The spot page's "new photo" link and the body map preselect the spot or the place.
+        initial = {"spot": request.GET.get("spot"), "spot_region": request.GET.get("region")}
+        form = UploadForm(user=request.user, initial=initial)
     if request.method == "POST" and ready and form.is_valid():
         try:
-            diagnosis = services.submit_diagnosis(
-                user=request.user,  # type: ignore[arg-type]
-                upload=form.cleaned_data["image"],
-                idempotency_key=form.cleaned_data.get("token"),
-            )
+            with transaction.atomic():
+                spot = form.cleaned_data.get("spot")
+                if new_spot := form.new_spot():
+                    spot = spot_services.create_spot(
+                        user=request.user,  # type: ignore[arg-type]
+                        name=new_spot[0],
+                        region=new_spot[1],
+                    )
+                diagnosis = services.submit_diagnosis(
+                    user=request.user,  # type: ignore[arg-type]
+                    upload=form.cleaned_data["image"],
+                    idempotency_key=form.cleaned_data.get("token"),
+                    spot=spot,
+                    answers=form.answers(),
+                )
+                if new_spot and spot is not None and diagnosis.spot_id != spot.pk:
+                    # A double click returned the first submission: no second new spot.
+                    transaction.set_rollback(True)
         except services.ServiceNotReady:
             ready = False
         else:
@@ -181,23 +216,22 @@ def history(request: HttpRequest) -> HttpResponse:
     catalogue = presentation.disease_catalogue()
     choices = presentation.class_choices(catalogue)
     selected = request.GET.get("class", "")
-    rows = Diagnosis.objects.for_user(request.user).only(
-        "public_id",
-        "status",
-        "outcome",
-        "red_flag",
-        "quality_issue",
-        "photo_type",
-        "reference_accuracy",
-        "created_at",
-        "predictions",
-        "top_class",
-        "failure_code",
-    )
+    rows = Diagnosis.objects.for_user(request.user)
     if selected in dict(choices):
         rows = rows.with_condition(selected)
     else:
         selected = ""
+    # Grouped by spot: the person's spots as a filter; what they noticed joins each row.
+    spots = list(Spot.objects.for_user(request.user).only("public_id", "name"))
+    selected_spot = request.GET.get("spot", "")
+    spot = next((s for s in spots if str(s.public_id) == selected_spot), None)
+    if spot is not None:
+        rows = rows.filter(spot=spot)
+    else:
+        selected_spot = ""
+    rows = rows.select_related("answers").only(
+        *HISTORY_FIELDS, *(f"answers__{name}" for name in spot_services.ANSWER_FIELDS)
+    )
     page = Paginator(rows, HISTORY_PAGE_SIZE).get_page(request.GET.get("page"))
     entries = [
         (diagnosis, presentation.result_view(diagnosis, catalogue=catalogue))
@@ -208,6 +242,8 @@ def history(request: HttpRequest) -> HttpResponse:
         "entries": entries,
         "class_choices": choices,
         "selected_class": selected,
+        "spots": spots,
+        "selected_spot": selected_spot,
     }
     return render(request, "diagnosis/history.html", context)
 

@@ -71,6 +71,7 @@ INSTALLED_APPS = [
     "diagnosis",
     "mltrain",
     "sharing",
+    "spots",
 ]
 
 MIDDLEWARE = [

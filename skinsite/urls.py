@@ -13,6 +13,7 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("diseases/", include("diseases.urls")),
     path("diagnosis/", include("diagnosis.urls")),
+    path("spots/", include("spots.urls")),
     path("", include("sharing.urls")),
     path("admin/", admin.site.urls),
 ]

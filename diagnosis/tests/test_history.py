@@ -177,8 +177,8 @@ def test_history_runs_a_fixed_number_of_queries_whatever_its_length(
         make(person)
     browser.cookies["django_language"] = language
     browser.get(reverse("diagnosis:history"))  # warm the catalogue cache
-    # session, user, count, page of rows
-    with django_assert_num_queries(4):
+    # session, user, the spots for the filter, count, page of rows
+    with django_assert_num_queries(5):
         response = browser.get(reverse("diagnosis:history"), HTTP_ACCEPT_LANGUAGE=language)
     assert response.content.decode().count("data-diagnosis=") == 15
 

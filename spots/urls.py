@@ -1,0 +1,14 @@
+from __future__ import annotations
+
+from django.urls import path
+
+from spots import views
+
+app_name = "spots"
+
+urlpatterns = [
+    path("", views.index, name="index"),
+    path("new/", views.create, name="create"),
+    path("<uuid:public_id>/", views.detail, name="detail"),
+    path("<uuid:public_id>/delete/", views.delete, name="delete"),
+]

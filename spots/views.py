@@ -1,0 +1,113 @@
+"""Spot pages: the list with the body map, a new spot, a spot's timeline, deleting a spot.
+
+Every view looks spots up through ``Spot.objects.for_user``: another person's spot is a 404.
+"""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.db.models import Count, Max
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_http_methods
+
+from diagnosis import presentation
+from diagnosis.models import Diagnosis
+from spots import services
+from spots.forms import SpotForm
+from spots.models import Spot
+
+
+def _own_spot(request: HttpRequest, public_id: UUID) -> Spot:
+    return get_object_or_404(Spot.objects.for_user(request.user), public_id=public_id)
+
+
+@login_required
+@never_cache
+@require_GET
+def index(request: HttpRequest) -> HttpResponse:
+    """The person's spots with their photo counts, and the body map to add one."""
+    spots = (
+        Spot.objects.for_user(request.user)
+        .annotate(photos=Count("diagnoses"), last_photo=Max("diagnoses__created_at"))
+        .order_by("name", "id")
+    )
+    return render(request, "spots/index.html", {"spots": spots})
+
+
+@login_required
+@never_cache
+@require_http_methods(["GET", "POST"])
+def create(request: HttpRequest) -> HttpResponse:
+    """A new spot: a name and a place (a body-map link preselects the place)."""
+    if request.method == "POST":
+        form = SpotForm(request.POST)
+        if form.is_valid():
+            spot = services.create_spot(
+                user=request.user,  # type: ignore[arg-type]
+                name=form.cleaned_data["name"],
+                region=form.cleaned_data["region"],
+            )
+            return redirect("spots:detail", public_id=spot.public_id)
+    else:
+        region = request.GET.get("region", "")
+        form = SpotForm(initial={"region": region} if region in Spot.Region.values else None)
+    selected = str(form["region"].value() or "")
+    return render(request, "spots/create.html", {"form": form, "selected_region": selected})
+
+
+@login_required
+@never_cache
+@require_GET
+def detail(request: HttpRequest, public_id: UUID) -> HttpResponse:
+    """A spot's photos, oldest first, each with its result and what the person noticed."""
+    spot = _own_spot(request, public_id)
+    catalogue = presentation.disease_catalogue()
+    rows = (
+        Diagnosis.objects.for_user(request.user)
+        .filter(spot=spot)
+        .select_related("answers")
+        .order_by("created_at", "id")
+    )
+    entries = [(row, presentation.result_view(row, catalogue=catalogue)) for row in rows]
+    return render(request, "spots/detail.html", {"spot": spot, "entries": entries})
+
+
+@login_required
+@never_cache
+@require_http_methods(["GET", "POST"])
+def delete(request: HttpRequest, public_id: UUID) -> HttpResponse:
+    """Ask whether to keep or delete the spot's photos (GET), then delete the spot (POST)."""
+    spot = _own_spot(request, public_id)
+    photos = spot.diagnoses.count()
+    error = ""
+    if request.method == "POST":
+        choice = request.POST.get("photos")
+        if choice in {"keep", "delete"} or not photos:
+            deleted = services.delete_spot(spot=spot, delete_photos=choice == "delete")
+            if deleted:
+                messages.success(
+                    request,
+                    ngettext(
+                        "The spot and its %(count)d photo were deleted.",
+                        "The spot and its %(count)d photos were deleted.",
+                        deleted,
+                    )
+                    % {"count": deleted},
+                )
+            elif photos:
+                messages.success(
+                    request, _("The spot was deleted; its photos are still in your history.")
+                )
+            else:
+                messages.success(request, _("The spot was deleted."))
+            return redirect("spots:index")
+        error = _("Choose whether to keep or delete the photos of this spot.")
+    context = {"spot": spot, "photos": photos, "error": error}
+    return render(request, "spots/delete.html", context, status=400 if error else 200)
