@@ -161,7 +161,7 @@ def extract(
             finally:
                 if isinstance(item, Path):
                     image.close()
-        outputs = gate.run(None, {"image": np.stack(gate_batch)})
+        outputs = gate.run(list(GATE_LAYERS), {"image": np.stack(gate_batch)})
         for layer, values in zip(GATE_LAYERS, outputs, strict=True):
             features[layer].append(values)
         if model_batch and classifier is not None:
