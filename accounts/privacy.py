@@ -54,19 +54,23 @@ def _diagnosis_record(diagnosis: Any, image_name: str) -> dict[str, Any]:
 
 
 def export_account_data(*, user: User) -> IO[bytes]:
-    """A ZIP with ``account.json``, ``diagnoses.json``, ``share_links.json`` (the links made for
-    a doctor, never their tokens) and every photo the person uploaded.
+    """A ZIP with ``account.json``, ``diagnoses.json`` (with each photo's spot and what the
+    person noticed), ``spots.json``, ``share_links.json`` (the links made for a doctor, never
+    their tokens) and every photo the person uploaded.
 
     Returns an open temporary file positioned at the start; large exports spill to disk
     instead of memory.
     """
     from diagnosis.models import Diagnosis
     from sharing.services import export_records as share_link_records
+    from spots.services import diagnosis_export_fields
+    from spots.services import export_records as spot_records
 
     archive = tempfile.SpooledTemporaryFile(max_size=16 * 1024 * 1024)  # noqa: SIM115
     records = []
     with zipfile.ZipFile(archive, "w", compression=zipfile.ZIP_DEFLATED) as bundle:
-        for diagnosis in Diagnosis.objects.for_user(user).order_by("created_at"):
+        rows = Diagnosis.objects.for_user(user).select_related("spot", "answers")
+        for diagnosis in rows.order_by("created_at"):
             image_name = f"images/{diagnosis.public_id}.jpg"
             try:
                 with default_storage.open(diagnosis.image.name, "rb") as image:
@@ -74,11 +78,15 @@ def export_account_data(*, user: User) -> IO[bytes]:
             except OSError:
                 logger.warning("export: photo of diagnosis %s is missing", diagnosis.pk)
                 image_name = ""
-            records.append(_diagnosis_record(diagnosis, image_name))
+            records.append(
+                _diagnosis_record(diagnosis, image_name) | diagnosis_export_fields(diagnosis)
+            )
         bundle.writestr(
             "account.json", json.dumps(_account_record(user), cls=DjangoJSONEncoder, indent=2)
         )
         bundle.writestr("diagnoses.json", json.dumps(records, cls=DjangoJSONEncoder, indent=2))
+        spots = spot_records(user=user)
+        bundle.writestr("spots.json", json.dumps(spots, cls=DjangoJSONEncoder, indent=2))
         links = share_link_records(user=user)
         bundle.writestr("share_links.json", json.dumps(links, cls=DjangoJSONEncoder, indent=2))
     archive.seek(0)
