@@ -11,4 +11,5 @@ urlpatterns = [
     path("new/", views.create, name="create"),
     path("<uuid:public_id>/", views.detail, name="detail"),
     path("<uuid:public_id>/delete/", views.delete, name="delete"),
+    path("<uuid:public_id>/compare/", views.compare, name="compare"),
 ]

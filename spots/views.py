@@ -10,7 +10,7 @@ from uuid import UUID
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db.models import Count, Max
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -20,6 +20,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from diagnosis import presentation
 from diagnosis.models import Diagnosis
 from spots import services
+from spots.compare import changes
 from spots.forms import SpotForm
 from spots.models import Spot
 
@@ -111,3 +112,42 @@ def delete(request: HttpRequest, public_id: UUID) -> HttpResponse:
         error = _("Choose whether to keep or delete the photos of this spot.")
     context = {"spot": spot, "photos": photos, "error": error}
     return render(request, "spots/delete.html", context, status=400 if error else 200)
+
+
+@login_required
+@never_cache
+@require_GET
+def compare(request: HttpRequest, public_id: UUID) -> HttpResponse:
+    """Then vs now: two photos of the spot side by side, with a slider over them, their
+    results and answers, and what changed. ``before``/``after`` are diagnosis ids of this
+    spot (the oldest and newest by default); any other id is a 404."""
+    spot = _own_spot(request, public_id)
+    rows = list(
+        Diagnosis.objects.for_user(request.user)
+        .filter(spot=spot)
+        .select_related("answers")
+        .order_by("created_at", "id")
+    )
+    if len(rows) < 2:
+        raise Http404
+    by_id = {str(row.public_id): row for row in rows}
+    try:
+        before = by_id[request.GET.get("before") or str(rows[0].public_id)]
+        after = by_id[request.GET.get("after") or str(rows[-1].public_id)]
+    except KeyError as exc:
+        raise Http404 from exc
+    if after.created_at < before.created_at:
+        before, after = after, before
+    catalogue = presentation.disease_catalogue()
+    before_view = presentation.result_view(before, catalogue=catalogue)
+    after_view = presentation.result_view(after, catalogue=catalogue)
+    context = {
+        "spot": spot,
+        "rows": rows,
+        "same": before.pk == after.pk,
+        "sides": [(before, before_view), (after, after_view)],
+        "before": before,
+        "after": after,
+        "changes": changes(before, after, before_view=before_view, after_view=after_view),
+    }
+    return render(request, "spots/compare.html", context)
