@@ -329,3 +329,18 @@ def test_the_spot_pages_and_the_upload_questions_speak_arabic(
         reverse("spots:create"), {"name": "x", "region": "tail"}, HTTP_ACCEPT_LANGUAGE="ar"
     )
     assert "اختر مكانًا على الجسم من القائمة." in response.content.decode()
+
+
+def test_a_bad_new_spot_from_the_live_camera_is_in_the_error_box_it_shows(
+    browser: Client, active_model: Any, enqueued: list[int]
+) -> None:
+    # camera.js copies only #upload-errors out of a refused send's page.
+    response = browser.post(
+        reverse("diagnosis:camera"),
+        {"image": upload_file(), "spot_name": "mole", "spot_region": "tail"},
+    )
+    html = response.content.decode()
+    box = html[html.index('id="upload-errors"') :]
+    box = box[: box.index("</div>")]
+    assert "Choose a place on the body from the list." in box
+    assert not Diagnosis.objects.exists()
