@@ -63,5 +63,7 @@ def test_every_sign_reads_in_arabic() -> None:
     for sign in WarningSign:
         with translation.override("ar"):
             arabic = str(sign.label)
-        assert arabic != str(sign.label)
+        with translation.override("en"):
+            english = str(sign.label)
+        assert arabic != english
         assert "ذكرتَ" in arabic
