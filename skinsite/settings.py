@@ -165,6 +165,7 @@ CELERY_TASK_ROUTES = {
     "diagnosis.tasks.classify_diagnosis": {"queue": Queue.INFERENCE.value},
     "diagnosis.tasks.requeue_stale_diagnoses": {"queue": Queue.MAINTENANCE.value},
     "diagnosis.tasks.purge_expired_diagnoses": {"queue": Queue.MAINTENANCE.value},
+    "spots.tasks.send_due_reminders": {"queue": Queue.MAINTENANCE.value},
 }
 # Acknowledge after the task ran, and give the job back when the pool child dies (kill -9,
 # OOM): measured here, acks_late alone lost the job. The row's attempt counter stops a poison
@@ -203,6 +204,11 @@ CELERY_BEAT_SCHEDULE = {
     "purge-expired-diagnoses": {
         "task": "diagnosis.tasks.purge_expired_diagnoses",
         "schedule": 24 * 3600.0,
+    },
+    # Re-check reminders (spots.reminders): each due date is claimed once, so hourly is safe.
+    "send-due-reminders": {
+        "task": "spots.tasks.send_due_reminders",
+        "schedule": 3600.0,
     },
 }
 
@@ -266,6 +272,8 @@ EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", True)
 EMAIL_TIMEOUT = 10
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "skinsite <no-reply@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+#: The site's public address, for links in e-mails sent by the worker (re-check reminders).
+SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000")
 EMAIL_BACKEND = env_str(
     "EMAIL_BACKEND",
     "django.core.mail.backends.smtp.EmailBackend"

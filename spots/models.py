@@ -26,7 +26,20 @@ class SpotQuerySet(models.QuerySet["Spot"]):
 
 
 class Spot(models.Model):
-    """A named spot on the body that the person photographs again and again."""
+    """A named spot on the body that the person photographs again and again.
+
+    Re-check reminders (opt-in): ``reminder_weeks`` is 0 (off), 4, 8 or 12, and
+    ``next_reminder_at`` the due date. ``spots.reminders.send_due_reminders`` claims a due spot
+    by moving the date on with a conditional ``UPDATE ... WHERE next_reminder_at = <due>``, so
+    one due date sends one e-mail however many beats or workers see it; a failed send puts the
+    date back for the next run.
+    """
+
+    class Every(models.IntegerChoices):
+        OFF = 0, _("No reminders")
+        FOUR = 4, _("Every 4 weeks")
+        EIGHT = 8, _("Every 8 weeks")
+        TWELVE = 12, _("Every 12 weeks")
 
     class Region(models.TextChoices):
         """The body map's regions (left and right are the person's own)."""
@@ -50,6 +63,8 @@ class Spot(models.Model):
     name = models.CharField(_("name"), max_length=NAME_MAX_LENGTH)
     region = models.CharField(_("place on the body"), max_length=16, choices=Region.choices)
     created_at = models.DateTimeField(auto_now_add=True)
+    reminder_weeks = models.PositiveSmallIntegerField(choices=Every.choices, default=Every.OFF)
+    next_reminder_at = models.DateTimeField(null=True, blank=True, db_index=True)
 
     objects = SpotQuerySet.as_manager()
 

@@ -69,6 +69,8 @@ def export_records(*, user: User) -> list[dict[str, Any]]:
             "name": spot.name,
             "region": spot.region,
             "created_at": spot.created_at,
+            "reminder_weeks": spot.reminder_weeks,
+            "next_reminder_at": spot.next_reminder_at,
         }
         for spot in Spot.objects.for_user(user).order_by("created_at", "id")
     ]

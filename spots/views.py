@@ -12,14 +12,16 @@ from django.contrib.auth.decorators import login_required
 from django.db.models import Count, Max
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from diagnosis import presentation
 from diagnosis.models import Diagnosis
-from spots import services
+from spots import reminders, services
 from spots.compare import changes
 from spots.forms import SpotForm
 from spots.models import Spot
@@ -77,7 +79,8 @@ def detail(request: HttpRequest, public_id: UUID) -> HttpResponse:
         .order_by("created_at", "id")
     )
     entries = [(row, presentation.result_view(row, catalogue=catalogue)) for row in rows]
-    return render(request, "spots/detail.html", {"spot": spot, "entries": entries})
+    context = {"spot": spot, "entries": entries, "reminder_choices": Spot.Every.choices}
+    return render(request, "spots/detail.html", context)
 
 
 @login_required
@@ -151,3 +154,57 @@ def compare(request: HttpRequest, public_id: UUID) -> HttpResponse:
         "changes": changes(before, after, before_view=before_view, after_view=after_view),
     }
     return render(request, "spots/compare.html", context)
+
+
+@login_required
+@require_POST
+def reminder(request: HttpRequest, public_id: UUID) -> HttpResponse:
+    """Turn re-check reminders on or off (``weeks``), or put the next one off a week."""
+    spot = _own_spot(request, public_id)
+    if "snooze" in request.POST:
+        reminders.snooze_reminder(spot=spot)
+        messages.success(request, _("The next reminder was put off by a week."))
+    else:
+        try:
+            weeks = int(request.POST.get("weeks", ""))
+            reminders.set_reminder(spot=spot, weeks=weeks)
+        except ValueError:
+            messages.error(request, _("Choose how often to be reminded from the list."))
+        else:
+            messages.success(
+                request,
+                _("Reminders are on.") if weeks else _("Reminders for this spot are off."),
+            )
+    return redirect("spots:detail", public_id=spot.public_id)
+
+
+def _bad_link(request: HttpRequest) -> HttpResponse:
+    return render(request, "spots/link_invalid.html", status=400)
+
+
+@never_cache
+@require_GET
+def reminder_open(request: HttpRequest, token: str) -> HttpResponse:
+    """A reminder's "take a new photo" link: the upload page with the spot chosen (signing in
+    first when needed; the page itself only ever offers the person's own spots)."""
+    try:
+        spot = reminders.spot_for_token(token)
+    except reminders.BadLink:
+        return _bad_link(request)
+    return redirect(reverse("diagnosis:upload") + f"?spot={spot.public_id}")
+
+
+@csrf_exempt  # the signed token is the credential; mail clients POST here (RFC 8058)
+@never_cache
+@require_http_methods(["GET", "POST"])
+def reminder_stop(request: HttpRequest, token: str) -> HttpResponse:
+    """Stop a spot's reminders without signing in: a page with one button (GET, so that mail
+    scanners opening links stop nothing), and the stop itself (POST, also one-click)."""
+    try:
+        spot = reminders.spot_for_token(token)
+    except reminders.BadLink:
+        return _bad_link(request)
+    stopped = request.method == "POST"
+    if stopped:
+        reminders.set_reminder(spot=spot, weeks=Spot.Every.OFF)
+    return render(request, "spots/reminder_stop.html", {"spot": spot, "stopped": stopped})

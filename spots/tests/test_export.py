@@ -37,6 +37,8 @@ def test_the_export_holds_my_spots_and_answers_only(
             "name": "<b>mole</b>",
             "region": "back",
             "created_at": spots[0]["created_at"],
+            "reminder_weeks": 0,
+            "next_reminder_at": None,
         }
     ]
     diagnoses = {d["id"]: d for d in json.loads(bundle.read("diagnoses.json"))}
