@@ -9,7 +9,7 @@ other URL is refused: rendering never fetches anything.
 from __future__ import annotations
 
 import base64
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.core.files.storage import default_storage
 from django.template.loader import render_to_string
@@ -61,10 +61,25 @@ def report_html(diagnosis: Diagnosis, *, language: str) -> str:
         return render_to_string("sharing/report.html", context)
 
 
+def _weasyprint() -> tuple[Any, Any]:
+    """WeasyPrint's HTML and URLFetcher, imported when a report is first asked for (heavy).
+
+    Importing WeasyPrint sets Pillow's process-wide ``ImageFile.LOAD_TRUNCATED_IMAGES``, after
+    which the upload validator of the same web process accepted truncated photos: the flag is
+    put back as it was."""
+    from PIL import ImageFile
+
+    before = ImageFile.LOAD_TRUNCATED_IMAGES
+    try:
+        from weasyprint import HTML, URLFetcher
+    finally:
+        ImageFile.LOAD_TRUNCATED_IMAGES = before
+    return HTML, URLFetcher
+
+
 def render_report(diagnosis: Diagnosis, *, language: str) -> bytes:
     """The PDF bytes of the report (A4)."""
-    from weasyprint import HTML, URLFetcher  # heavy: imported when a report is asked for
-
+    HTML, URLFetcher = _weasyprint()
     html = report_html(diagnosis, language=language)
     # Only the embedded photo's data: URI may be read; nothing is fetched from anywhere.
     fetcher = URLFetcher(allowed_protocols={"data"})

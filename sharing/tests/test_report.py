@@ -255,3 +255,19 @@ def test_reports_are_rate_limited(
     diagnosis = diagnosis_factory(person, status="queued", outcome="", predictions=[])
     assert owner.get(report_url(diagnosis)).status_code == 409
     assert owner.get(report_url(diagnosis)).status_code == 429
+
+
+def test_rendering_a_report_leaves_the_upload_validator_strict() -> None:
+    """WeasyPrint's import turns on Pillow's process-wide LOAD_TRUNCATED_IMAGES; the upload
+    validator of the same web process must still refuse a truncated photo afterwards."""
+    from PIL import ImageFile
+
+    from diagnosis.imaging import InvalidImage, validate_image
+    from diagnosis.tests import images
+    from sharing.report import _weasyprint
+
+    _weasyprint()
+    assert ImageFile.LOAD_TRUNCATED_IMAGES is False
+    data = images.jpeg((640, 480))
+    with pytest.raises(InvalidImage):
+        validate_image(io.BytesIO(data[: len(data) // 2]))
