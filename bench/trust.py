@@ -40,26 +40,32 @@ def _pct(value: float | None) -> str:
     return "-" if value is None else f"{100 * value:.1f}%"
 
 
+def _median_ms(call: Any, rounds: int) -> float:
+    for _ in range(10):  # warm-up
+        call()
+    times = []
+    for _ in range(rounds):
+        start = time.perf_counter()
+        call()
+        times.append((time.perf_counter() - start) * 1000)
+    return statistics.median(times)
+
+
 def _added_cost(
     bundle: Any, predictor: Any, manifest: Any, photo: Image.Image, rounds: int
 ) -> tuple[float, float]:
-    """Median ms of the classifier alone and of the classifier with the trust layer."""
+    """Median ms of the classifier alone and of the worker's trust path (one ONNX Runtime
+    session for both networks, as ``diagnosis.inference`` builds it), in blocks: alternating
+    two sessions call by call would measure their thread pools fighting, which the worker,
+    holding one session, never sees."""
     from mltrain.ml.preprocess import preprocess
 
-    batch = preprocess(photo, input_size=manifest.input_size, mean=manifest.mean, std=manifest.std)[
-        np.newaxis
-    ]
-    alone, judged = [], []
-    for _ in range(5):  # warm-up
-        bundle.judge(predictor.predict_logits(batch), batch)
-    for _ in range(rounds):
-        start = time.perf_counter()
-        predictor.predict_logits(batch)
-        alone.append((time.perf_counter() - start) * 1000)
-        start = time.perf_counter()
-        bundle.judge(predictor.predict_logits(batch), batch)
-        judged.append((time.perf_counter() - start) * 1000)
-    return statistics.median(alone), statistics.median(judged)
+    batch = preprocess(photo, input_size=manifest.input_size, mean=manifest.mean, std=manifest.std)
+    batch = batch[np.newaxis]
+    bundle.attach_classifier(manifest.file("model.onnx"), num_threads=2)
+    alone = _median_ms(lambda: predictor.predict_logits(batch), rounds)
+    judged = _median_ms(lambda: bundle.judge_features(*bundle.run_combined(batch)), rounds)
+    return alone, judged
 
 
 def run(choice: ArtifactChoice, config: TrustConfig) -> BenchResult:
@@ -145,7 +151,11 @@ def run(choice: ArtifactChoice, config: TrustConfig) -> BenchResult:
     cost = Table(
         f"Added cost per photo, batch 1, {config.threads} threads, median of {config.rounds}",
         ["path", "ms"],
-        [["classifier alone", round(alone, 2)], ["classifier + trust layer", round(judged, 2)]],
+        [
+            ["classifier alone", round(alone, 2)],
+            ["classifier + trust layer (one session)", round(judged, 2)],
+            ["trust layer / classifier", round(judged / alone - 1, 2)],
+        ],
     )
     notes = [
         f"gate threshold {bundle.gate_threshold:.3f}, set on validation photos to pass "

@@ -137,6 +137,13 @@ def _load(version: Any, key: tuple[Any, ...], *, backend: str, device: str) -> L
             num_threads=settings.INFERENCE_THREADS or None,
         )
         trust = load_trust(predictor.manifest, num_threads=settings.INFERENCE_THREADS or None)
+        if trust is not None and backend == "onnx" and shares_input(trust, predictor.manifest):
+            # One ONNX Runtime session for classifier and gate: two sessions' thread pools
+            # fought for the cores and the gate cost twice its own time.
+            trust.attach_classifier(
+                predictor.manifest.file("model.onnx"),
+                num_threads=settings.INFERENCE_THREADS or None,
+            )
     except (ArtifactError, OSError, ValueError, RuntimeError) as exc:
         logger.error("model %s cannot be loaded: %s", version.version, exc)
         raise ModelUnavailable("model_unusable", f"{version.version}: {exc}") from exc
@@ -214,21 +221,20 @@ def classify_image(
     if report.issue is not None:
         return done(predictions=[], outcome="poor_quality", quality_issue=str(report.issue))
     batch = preprocess(rgb, input_size=manifest.input_size, mean=manifest.mean, std=manifest.std)
-    logits = np.asarray(loaded.predictor.predict_logits(batch[np.newaxis]))
-    if trust is None:
-        probabilities = softmax(logits, manifest.temperature)[0]
-        return done(predictions=top_k(probabilities, manifest.class_keys))
-    same_input = (trust.input_size, trust.mean, trust.std) == (
-        manifest.input_size,
-        tuple(manifest.mean),
-        tuple(manifest.std),
-    )
-    gate_batch = (
-        batch
-        if same_input
-        else preprocess(rgb, input_size=trust.input_size, mean=trust.mean, std=trust.std)
-    )
-    judgement = trust.judge(logits, gate_batch[np.newaxis])
+    if trust is not None and trust.combined is not None:
+        logits, features = trust.run_combined(batch[np.newaxis])
+        judgement = trust.judge_features(logits, features)
+    else:
+        logits = np.asarray(loaded.predictor.predict_logits(batch[np.newaxis]))
+        if trust is None:
+            probabilities = softmax(logits, manifest.temperature)[0]
+            return done(predictions=top_k(probabilities, manifest.class_keys))
+        gate_batch = (
+            batch
+            if shares_input(trust, manifest)
+            else preprocess(rgb, input_size=trust.input_size, mean=trust.mean, std=trust.std)
+        )
+        judgement = trust.judge(logits, gate_batch[np.newaxis])
     refused = judgement.outcome == "not_skin"
     return done(
         predictions=[] if refused else top_k(judgement.probabilities, manifest.class_keys),
@@ -236,6 +242,14 @@ def classify_image(
         photo_type=judgement.photo_type,
         gate_score=judgement.gate_score,
         reference_accuracy=judgement.reference_accuracy,
+    )
+
+
+def shares_input(trust: Any, manifest: Any) -> bool:
+    """Whether the gate reads the classifier's own preprocessed batch (size and normalisation)."""
+    return bool(
+        (trust.input_size, tuple(trust.mean), tuple(trust.std))
+        == (manifest.input_size, tuple(manifest.mean), tuple(manifest.std))
     )
 
 

@@ -10,6 +10,7 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -111,7 +112,12 @@ class TrustBundle:
     banks: dict[str, np.ndarray]
     type_weights: np.ndarray
     type_bias: float
-    session: Any  # onnxruntime.InferenceSession over gate.onnx
+    session: Any  # onnxruntime.InferenceSession over gate.onnx (+ the nearest-neighbour search)
+    #: One session running the classifier and the gate on the same input, when they share it
+    #: (``attach_classifier``): two sessions' thread pools fought for the two cores.
+    combined: Any = None
+    #: ``gate.onnx`` with the nearest-neighbour search, serialised (for ``attach_classifier``).
+    gate_model: bytes = b""
 
     @property
     def input_size(self) -> int:
@@ -150,10 +156,29 @@ class TrustBundle:
     def clinical_probabilities(self, features: Mapping[str, np.ndarray]) -> np.ndarray:
         return clinical_probability(features, self.type_weights, self.type_bias)
 
+    def attach_classifier(self, model_onnx: str | Path, *, num_threads: int | None = None) -> None:
+        """Serve the classifier and the gate from one ONNX Runtime session (same input)."""
+        import onnx
+
+        classifier = onnx.load(str(model_onnx))
+        gate = onnx.load_model_from_string(self.gate_model)
+        self.combined = _session(combined_graph(classifier, gate).SerializeToString(), num_threads)
+
+    def run_combined(self, batch: np.ndarray) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        """The classifier's logits and the gate's features from one run (``attach_classifier``)."""
+        outputs = self.combined.run(None, {"image": np.asarray(batch, dtype=np.float32)})
+        names = [output.name for output in self.combined.get_outputs()]
+        values = dict(zip(names, outputs, strict=True))
+        logits = values.pop("logits")
+        return logits, {name.removeprefix("gate/"): value for name, value in values.items()}
+
     def judge(self, logits: np.ndarray, gate_batch: np.ndarray) -> Judgement:
         """Judge one photo from the classifier's raw ``logits`` (1 x classes) and the photo
         preprocessed for the gate (1 x 3 x size x size)."""
-        features = self.features(gate_batch)
+        return self.judge_features(logits, self.features(gate_batch))
+
+    def judge_features(self, logits: np.ndarray, features: Mapping[str, np.ndarray]) -> Judgement:
+        """``judge`` once the gate's features are known (e.g. from ``run_combined``)."""
         score = float(self.gate_scores(features)[0])
         p_clinical = float(self.clinical_probabilities(features)[0])
         photo_type = "clinical" if p_clinical >= 0.5 else "dermoscopic"
@@ -207,6 +232,31 @@ def with_nearest(model: Any, banks: Mapping[str, np.ndarray]) -> Any:
     return model
 
 
+def combined_graph(classifier: Any, gate: Any) -> Any:
+    """The classifier's graph with the gate's nodes beside it, reading the same ``image`` input;
+    the gate's names get a ``gate/`` prefix and its outputs are added to ``logits``."""
+    from onnx import compose
+
+    gate = compose.add_prefix(gate, "gate/")
+    for node in gate.graph.node:
+        node.input[:] = ["image" if name == "gate/image" else name for name in node.input]
+    graph = classifier.graph
+    graph.initializer.extend(gate.graph.initializer)
+    graph.node.extend(gate.graph.node)
+    graph.output.extend(gate.graph.output)
+    return classifier
+
+
+def _session(model: bytes | str, num_threads: int | None) -> Any:
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    if num_threads:
+        options.intra_op_num_threads = num_threads
+        options.inter_op_num_threads = 1
+    return ort.InferenceSession(model, sess_options=options, providers=["CPUExecutionProvider"])
+
+
 def has_trust(manifest: ModelManifest) -> bool:
     return bool(manifest.raw.get("trust"))
 
@@ -239,19 +289,13 @@ def load_trust(manifest: ModelManifest, *, num_threads: int | None = None) -> Tr
     _check_config(manifest.version, config, banks, type_weights)
     try:
         import onnx
-        import onnxruntime as ort
 
-        options = ort.SessionOptions()
-        if num_threads:
-            options.intra_op_num_threads = num_threads
-            options.inter_op_num_threads = 1
-        graph = with_nearest(onnx.load(str(manifest.file("gate.onnx"))), banks)
-        session = ort.InferenceSession(
-            graph.SerializeToString(), sess_options=options, providers=["CPUExecutionProvider"]
-        )
+        gate_model = with_nearest(onnx.load(str(manifest.file("gate.onnx"))), banks)
+        serialised = gate_model.SerializeToString()
+        session = _session(serialised, num_threads)
     except Exception as exc:
         raise TrustError(f"Artifact {manifest.version}: gate.onnx cannot be loaded: {exc}") from exc
-    return TrustBundle(config, banks, type_weights, type_bias, session)
+    return TrustBundle(config, banks, type_weights, type_bias, session, gate_model=serialised)
 
 
 def _check_config(
