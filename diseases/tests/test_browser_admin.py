@@ -5,14 +5,13 @@ The admin has no theme or phone layout of the site's; it is checked in English a
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from django.urls import reverse
 
 from diseases.models import Disease
-from skinsite.testing.browser import DESKTOP, csp_errors, prefer, sign_in, start_chrome, viewport
+from skinsite.testing.browser import DESKTOP, csp_errors, prefer, sign_in, viewport
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -23,15 +22,6 @@ return Array.from(document.querySelectorAll(boxes))
   .filter((e) => /_(en|ar)$/.test(e.name))
   .map((e) => [e.name, getComputedStyle(e).direction, e.lang]);
 """
-
-
-@pytest.fixture(scope="module")
-def chrome() -> Iterator[Any]:
-    driver = start_chrome()
-    try:
-        yield driver
-    finally:
-        driver.quit()
 
 
 @pytest.mark.parametrize("language", ["en", "ar"])
