@@ -71,7 +71,7 @@ def shared_dir() -> Path:
 @pytest.fixture(scope="module")
 def chrome() -> Iterator[Any]:
     """One headless Chromium per test module (skips with the reason when it is not installed)."""
-    from skinsite.testing.browser import start_chrome
+    from testing.browser import start_chrome
 
     driver = start_chrome()
     try:

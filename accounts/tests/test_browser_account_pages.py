@@ -12,7 +12,7 @@ from django.urls import reverse
 
 # The upload form is the reference, and it is shown only with an active model.
 from diagnosis.tests.conftest import active_model, tiny_artifact  # noqa: F401
-from skinsite.testing.browser import (
+from testing.browser import (
     LOOKS,
     WAIT,
     csp_errors,

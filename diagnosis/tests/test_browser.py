@@ -15,7 +15,7 @@ from django.urls import reverse
 
 from diagnosis.models import Diagnosis
 from diagnosis.tests import images
-from skinsite.testing.browser import WAIT, csp_errors, sign_in, start_chrome
+from testing.browser import WAIT, csp_errors, sign_in, start_chrome
 
 pytestmark = [
     pytest.mark.browser,

@@ -14,7 +14,7 @@ from django.urls import reverse
 
 from diagnosis.models import Diagnosis
 from diagnosis.tests.pages import make
-from skinsite.testing.browser import (
+from testing.browser import (
     LOOKS,
     WAIT,
     csp_errors,

@@ -17,8 +17,8 @@ from diagnosis.tests import images
 from diagnosis.tests.test_browser_upload_checks import choose, shown_text, wait
 from mltrain.ml import quality
 from mltrain.ml.artifacts import load_manifest
-from skinsite.testing.browser import PHONE, csp_errors, prefer, sign_in, viewport
-from skinsite.testing.photos import lesion_photo
+from testing.browser import PHONE, csp_errors, prefer, sign_in, viewport
+from testing.photos import lesion_photo
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

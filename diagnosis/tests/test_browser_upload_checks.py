@@ -16,7 +16,7 @@ from diagnosis.imaging import browser_refusals
 from diagnosis.models import Diagnosis
 from diagnosis.services import image_limits
 from diagnosis.tests import images
-from skinsite.testing.browser import (
+from testing.browser import (
     DESKTOP,
     LOOKS,
     PHONE,

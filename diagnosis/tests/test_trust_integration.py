@@ -15,7 +15,7 @@ from PIL import Image, ImageFilter
 
 from diagnosis import inference, services
 from diagnosis.models import Diagnosis
-from skinsite.testing.photos import lesion_photo
+from testing.photos import lesion_photo
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 

@@ -11,7 +11,7 @@ import pytest
 from django.urls import reverse
 
 from diseases.models import Disease
-from skinsite.testing.browser import DESKTOP, csp_errors, prefer, sign_in, viewport
+from testing.browser import DESKTOP, csp_errors, prefer, sign_in, viewport
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

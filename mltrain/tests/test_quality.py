@@ -12,7 +12,7 @@ from PIL import Image, ImageEnhance, ImageFilter
 
 from mltrain.ml import quality
 from mltrain.ml.quality import QualityIssue
-from skinsite.testing.photos import lesion_photo
+from testing.photos import lesion_photo
 
 MIN_SIDE = quality.min_side_for(160)
 

@@ -24,8 +24,8 @@ from mltrain.ml.trust.fit import (
     risk_coverage,
     write_bundle,
 )
-from skinsite.testing.artifacts import build_tiny_artifact
-from skinsite.testing.photos import lesion_photo
+from testing.artifacts import build_tiny_artifact
+from testing.photos import lesion_photo
 
 DEFAULT = next(
     (Path(__file__).resolve().parents[1] / "default_model").glob("*/manifest.json")

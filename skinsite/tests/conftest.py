@@ -46,7 +46,7 @@ def start_live_stack(folder: Path, **options: Any) -> Any:
     """Start a LiveStack, or skip the test with the reason when this machine cannot."""
     from django.core.management.base import CommandError
 
-    from skinsite.testing.live_stack import LiveStack
+    from testing.live_stack import LiveStack
 
     try:
         from skinsite.management.commands.run_site import find_redis_server

@@ -23,10 +23,10 @@ from typing import Any
 import pytest
 from django.urls import reverse
 
-from skinsite.testing.live_stack import LiveStack
-from skinsite.testing.mail import wait_for_code
-from skinsite.testing.photos import lesion_photo, shared_photos
 from skinsite.tests.conftest import artifact_dir, has_failed
+from testing.live_stack import LiveStack
+from testing.mail import wait_for_code
+from testing.photos import lesion_photo, shared_photos
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
 

@@ -3,7 +3,7 @@ the database gone. Nothing may be lost, nothing may complete twice, nothing may 
 
 One ``LiveStack`` for the module, with short Celery time limits (soft 3 s, hard 10 s; the
 publisher's settings decide, as Celery puts them in each message), and one steady worker, killed
-and restarted by the tests. Workers run ``skinsite.testing.worker``: the site's own tasks, plus a
+and restarted by the tests. Workers run ``testing.worker``: the site's own tasks, plus a
 log of every job outcome (``stack.outcomes()``: how many times each diagnosis completed) and
 faults chosen by the owner's e-mail: ``fault-hold.…`` holds its first attempt until the test
 releases it (at most 8 s), ``fault-stall`` sleeps until the soft limit, ``fault-hang`` ignores the
@@ -25,8 +25,8 @@ from typing import Any
 import pytest
 import requests
 
-from skinsite.testing.live_stack import LiveStack, free_port, wait_until
-from skinsite.testing.photos import lesion_photo, shared_photos
+from testing.live_stack import LiveStack, free_port, wait_until
+from testing.photos import lesion_photo, shared_photos
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("keep_stack_logs_on_failure")]
 

@@ -20,10 +20,10 @@ from typing import Any
 
 import pytest
 
-from skinsite.testing.live_stack import LiveStack, wait_until
-from skinsite.testing.load import MemorySampler, percentiles, run_load
-from skinsite.testing.photos import lesion_photo, photo_set
 from skinsite.tests.conftest import ARTIFACTS
+from testing.live_stack import LiveStack, wait_until
+from testing.load import MemorySampler, percentiles, run_load
+from testing.photos import lesion_photo, photo_set
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("keep_stack_logs_on_failure")]
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from skinsite.testing.live_stack import wait_until
+from testing.live_stack import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -17,9 +17,9 @@ from django.core import mail
 from django.utils import timezone
 
 from diagnosis.tests import images
-from skinsite.testing.browser import PHONE, WAIT, csp_errors, prefer, sign_in, viewport
 from spots import reminders
 from spots.models import Answers, Spot
+from testing.browser import PHONE, WAIT, csp_errors, prefer, sign_in, viewport
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

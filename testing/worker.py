@@ -1,6 +1,6 @@
 """The Celery app for LiveStack workers: the site's own app, tasks and settings, plus test hooks.
 
-``celery -A skinsite.testing.worker worker ...`` runs exactly what ``-A skinsite`` runs. In each
+``celery -A testing.worker worker ...`` runs exactly what ``-A skinsite`` runs. In each
 pool child (after the fork, like the site's own model loading) it wraps two functions:
 
 * ``diagnosis.jobs.process_diagnosis``: every outcome is appended to
@@ -40,7 +40,7 @@ from skinsite.celery import app
 
 __all__ = ["app"]
 
-logger = logging.getLogger("skinsite.testing.worker")
+logger = logging.getLogger("testing.worker")
 
 FAULT_EMAIL = re.compile(r"^fault-(?P<mode>[a-z]+)\.")
 _current: dict[str, Any] = {}

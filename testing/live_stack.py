@@ -6,8 +6,8 @@ manager), so nothing outlives a test. The database is a fresh PostgreSQL databas
 named by ``DATABASE_URL`` (dropped afterwards), or an SQLite file in the stack's folder.
 
 Django code runs in the stack through ``shell(code)``: one long-lived process
-(``skinsite.testing.shell_server``) answers every call, because each Django start costs seconds.
-Workers run ``skinsite.testing.worker`` by default: the site's Celery app plus an outcome log and
+(``testing.shell_server``) answers every call, because each Django start costs seconds.
+Workers run ``testing.worker`` by default: the site's Celery app plus an outcome log and
 opt-in faults (see that module), so tests can count completions per job.
 """
 
@@ -27,12 +27,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from skinsite.testing.shell_client import ShellClient, ShellError
-from skinsite.testing.site_data import SiteData
+from testing.shell_client import ShellClient, ShellError
+from testing.site_data import SiteData
 
 __all__ = ["LiveStack", "ShellError", "free_port", "port_open", "rss_kib", "wait_until"]
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 
 #: Everything a fresh stack needs before it serves, in one Django process.
 PREPARE = """
@@ -43,7 +43,7 @@ call_command("collectstatic", interactive=False, verbosity=0)
 if "load_diseases" in get_commands():
     call_command("load_diseases", verbosity=0)
 if {model!r} != "none":
-    from skinsite.testing.artifacts import ensure_active_model
+    from testing.artifacts import ensure_active_model
     print(ensure_active_model(Path({models_dir!r}), prefer={model!r}).version)
 """
 
@@ -101,7 +101,7 @@ class LiveStack(SiteData):
     workers: int = 1
     web_workers: int = 2
     worker_concurrency: int = 1
-    worker_app: str = "skinsite.testing.worker"
+    worker_app: str = "testing.worker"
     model: str = "default"
     extra_env: dict[str, str] = field(default_factory=dict)
     redis_port: int = field(default_factory=free_port)

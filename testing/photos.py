@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 SKIN10 = (ROOT / ".." / "shared" / "data" / "skin10").resolve()
 #: A photo the diagnosis tests use too (HAM10000 melanoma, dermoscopic).
 PREFERRED = Path("2. Melanoma") / "ham_ISIC_0024310.jpg"

@@ -1,4 +1,4 @@
-"""The client side of ``skinsite.testing.shell_server``: one Django process per LiveStack that
+"""The client side of ``testing.shell_server``: one Django process per LiveStack that
 runs every piece of code the tests send (``LiveStack.shell``)."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import threading
 from pathlib import Path
 from typing import IO, Any
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 
 
 class ShellError(RuntimeError):
@@ -22,12 +22,12 @@ class ShellError(RuntimeError):
 
 
 class ShellClient:
-    """The client side of ``skinsite.testing.shell_server``."""
+    """The client side of ``testing.shell_server``."""
 
     def __init__(self, env: dict[str, str], log: Path) -> None:
         self._log = log.open("ab")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "skinsite.testing.shell_server"],
+            [sys.executable, "-m", "testing.shell_server"],
             cwd=ROOT, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._log,
             start_new_session=True,
         )  # fmt: skip

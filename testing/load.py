@@ -251,7 +251,7 @@ class MemorySampler(threading.Thread):
         self._stop_event = threading.Event()
 
     def run(self) -> None:
-        from skinsite.testing.live_stack import rss_kib
+        from testing.live_stack import rss_kib
 
         start = time.monotonic()
         while not self._stop_event.is_set():
