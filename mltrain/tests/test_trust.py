@@ -284,3 +284,29 @@ def test_the_shipped_bundle_reports_what_the_model_card_quotes(shipped: trust.Tr
     assert test["dermoscopic"]["gate_pass_rate"] >= 0.97
     assert shipped.config["reference_accuracy"]["clinical"] == test["clinical"]["answered_accuracy"]
     assert shipped.config["type_head"]["train_accuracy"] > 0.95
+
+
+@pytest.mark.django_db
+def test_evaluate_model_on_several_roots_with_a_one_root_split(
+    tiny_trusted: Path, tmp_path: Path
+) -> None:
+    """The shipped model's split covers skin10 alone: the card's trust table (skin10 plus
+    clinical-extra) must still come out of one command."""
+    from django.core.management import call_command
+
+    from mltrain.ml.data import load_dataset
+    from mltrain.ml.split import make_split, save_split
+    from mltrain.tests.conftest import write_manifest_dataset
+
+    artifact = tmp_path / "artifact"
+    shutil.copytree(tiny_trusted, artifact)
+    first = write_manifest_dataset(tmp_path / "first")
+    second = write_manifest_dataset(tmp_path / "second")
+    save_split(make_split(load_dataset(first)), artifact / "split.json")
+    out = io.StringIO()
+    call_command(
+        "evaluate_model", str(artifact), "--data", str(first), "--data", str(second), stdout=out
+    )
+    text = out.getvalue()
+    assert f"classification figures are for {first}" in text
+    assert "pass the gate" in text and "Risk-coverage" in text

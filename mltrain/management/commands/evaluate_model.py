@@ -33,11 +33,21 @@ class Command(BaseCommand):
         artifact = artifact_dir_for(options["version"])
         if artifact is None:
             raise CommandError(f"No model version or artifact folder {options['version']!r}.")
+        data = options["data"]
+        classified = data[0] if len(data) == 1 else data
+        split_file = Path(options["split"]) if options["split"] else artifact / "split.json"
+        if len(data) > 1 and split_file.is_file() and not _split_roots(split_file):
+            # A one-root split (the shipped model's) cannot divide several roots; the trust
+            # figures below split the others as fit_trust does.
+            classified = data[0]
+            self.stdout.write(
+                f"The model's split covers one data root: the classification figures are for "
+                f"{data[0]}, the trust figures for every root given."
+            )
         with command_errors():
-            data = options["data"]
             metrics = evaluate_artifact(
                 artifact,
-                data[0] if len(data) == 1 else data,
+                classified,
                 part=options["part"],
                 split_file=Path(options["split"]) if options["split"] else None,
                 backend=options["backend"],
@@ -76,3 +86,10 @@ class Command(BaseCommand):
         self.stdout.write("")
         self.stdout.write("Risk-coverage of the photos that pass the gate:")
         self.stdout.write(risk_coverage_table(trust))
+
+
+def _split_roots(split_file: Path) -> list:
+    try:
+        return list(json.loads(split_file.read_text(encoding="utf-8")).get("roots") or [])
+    except (OSError, ValueError):
+        return []
