@@ -135,6 +135,7 @@ def run_training(
     normalisation: str = "auto",
     work_dir: Path | None = None,
     split_file: Path | None = None,
+    keep_split_file: Path | None = None,
     resume: bool = False,
     log: Log = print,
     progress: bool = True,
@@ -150,6 +151,8 @@ def run_training(
     ``data`` is one data folder or several roots (``roots.data_roots``): their images are merged
     by class and train-only roots never reach validation or test.
     ``work_dir`` holds the checkpoint and the split while training (``--resume`` reads them).
+    ``keep_split_file`` names an earlier split whose images keep their parts in the new one
+    (``split.make_split``'s ``keep``): train on from a model without its test images leaking.
     ``model`` and ``listing`` may come from the caller, who built them to fail fast before
     recording a run; bad input fails here before the work folder is created.
 
@@ -186,7 +189,8 @@ def run_training(
     elif resume and split_path.exists():
         split = load_split(split_path)
     else:
-        split = make_split(listing, seed=config.seed)
+        keep = load_split(keep_split_file) if keep_split_file is not None else None
+        split = make_split(listing, seed=config.seed, keep=keep)
     save_split(split, split_path)
     _log_roots(listing, split, log)
     parts = apply_split(listing, split)

@@ -74,24 +74,45 @@ def stratum(record: ImageRecord) -> str:
 
 
 def make_split(
-    listing: DatasetListing, *, seed: int = 42, val: float = 0.15, test: float = 0.15
+    listing: DatasetListing,
+    *,
+    seed: int = 42,
+    val: float = 0.15,
+    test: float = 0.15,
+    keep: dict | None = None,
 ) -> dict:
     """A JSON-ready split of a listing, naming images by ``listing.relpath``.
 
     Images of train-only roots all go to ``train``, except those sharing a ``group_id`` with a
-    validation or test image (a near-duplicate would leak): those are left out and counted."""
+    validation or test image (a near-duplicate would leak): those are left out and counted.
+
+    ``keep`` is an earlier split (e.g. the one a model we train on from was trained with): its
+    images keep their parts, so that model's test images stay unseen and its test figures stay
+    comparable; only images it does not name (a new root) are split afresh. Images sharing a
+    group with a kept one follow it."""
     roles = {info.name: info.role for info in listing.roots}
     splittable = [r for r in listing.records if roles.get(r.root, "split") == "split"]
     train_only = [r for r in listing.records if roles.get(r.root, "split") == "train_only"]
-    indices = split_indices(
-        [stratum(r) for r in splittable],
-        [r.group_id for r in splittable],
-        seed=seed,
-        val=val,
-        test=test,
-    )
-    named = {part: [listing.relpath(splittable[i]) for i in indices[part]] for part in PARTS}
-    held_out = {splittable[i].group_id for part in ("val", "test") for i in indices[part]}
+    kept = _kept_parts(listing, keep) if keep is not None else {}
+    named: dict[str, list[str]] = {part: [] for part in PARTS}
+    group_part: dict[str, str] = {}
+    for record in splittable:
+        part = kept.get(listing.relpath(record))
+        if part is not None:
+            named[part].append(listing.relpath(record))
+            group_part[record.group_id] = part
+    fresh = [r for r in splittable if listing.relpath(r) not in kept]
+    for record in [r for r in fresh if r.group_id in group_part]:
+        named[group_part[record.group_id]].append(listing.relpath(record))
+    fresh = [r for r in fresh if r.group_id not in group_part]
+    if fresh:
+        indices = split_indices(
+            [stratum(r) for r in fresh], [r.group_id for r in fresh], seed=seed, val=val, test=test
+        )
+        for part in PARTS:
+            named[part] += [listing.relpath(fresh[i]) for i in indices[part]]
+            group_part.update({fresh[i].group_id: part for i in indices[part]})
+    held_out = {group for group, part in group_part.items() if part != "train"}
     extra = [r for r in train_only if r.group_id not in held_out]
     named["train"] += [listing.relpath(r) for r in extra]
     split = {
@@ -105,7 +126,32 @@ def make_split(
     if listing.roots:
         split["roots"] = [info.to_dict() for info in listing.roots]
         split["train_only_left_out"] = len(train_only) - len(extra)
+    if keep is not None:
+        split["kept_from"] = {
+            "data_fingerprint": keep.get("data_fingerprint"),
+            "images": len(kept),
+        }
+        split["method"] += "; images of an earlier split keep their parts"
     return split
+
+
+def _kept_parts(listing: DatasetListing, keep: dict) -> dict[str, str]:
+    """The part of each image of ``listing`` that the earlier split ``keep`` names.
+
+    A split of one root names images by their plain path; it is matched to the root whose
+    fingerprint it records (its data may not have changed since), else it is an error."""
+    names = {name: part for part in PARTS for name in keep.get(part, [])}
+    if not keep.get("roots") and listing.roots:
+        fingerprint = keep.get("data_fingerprint")
+        match = [info.name for info in listing.roots if info.fingerprint == fingerprint]
+        if not match:
+            raise DataError(
+                "The split to keep was made on one data root whose images have changed or are "
+                "not among the roots given (no root has its fingerprint)."
+            )
+        names = {f"{match[0]}/{name}": part for name, part in names.items()}
+    present = {listing.relpath(r) for r in listing.records}
+    return {name: part for name, part in names.items() if name in present}
 
 
 def _names(listing: DatasetListing, split: dict) -> dict[str, ImageRecord]:

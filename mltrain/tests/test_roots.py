@@ -204,3 +204,26 @@ def test_the_sweep_reads_several_roots_and_can_make_their_split(three_roots, tmp
     assert [r["role"] for r in split["roots"]] == ["split", "split", "train_only"]
     rows = json.loads((tmp_path / "out" / "sweep.json").read_text())
     assert rows[0]["epochs"] == 1 and "error" not in rows[0]
+
+
+def test_an_earlier_one_root_split_keeps_its_parts_when_roots_are_added(three_roots):
+    """Training on from a model made on one root: its test images must stay out of training."""
+    base_listing = load_dataset(three_roots[0].path)
+    earlier = make_split(base_listing, seed=5)
+    listing = load_roots(three_roots)
+    split = make_split(listing, seed=9, keep=earlier)
+    for part in ("train", "val", "test"):
+        kept = {name for name in split[part] if name.startswith("base/")}
+        assert kept == {f"base/{name}" for name in earlier[part]}
+    parts = apply_split(listing, split)
+    # The new root is split afresh, and the train-only root still only trains.
+    assert {r.root for r in parts["test"]} == {"base", "extra"}
+    assert not any(r.root == "marked" for part in ("val", "test") for r in parts[part])
+    assert split["kept_from"]["images"] == len(base_listing.records)
+
+
+def test_a_split_to_keep_whose_root_changed_is_refused(three_roots, tmp_path: Path):
+    earlier = make_split(load_dataset(three_roots[0].path), seed=5)
+    earlier["data_fingerprint"] = "0" * 64
+    with pytest.raises(DataError, match="fingerprint"):
+        make_split(load_roots(three_roots), keep=earlier)

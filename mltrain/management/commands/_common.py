@@ -98,6 +98,12 @@ def add_training_options(parser, *, arch_required: bool = True) -> None:
     )  # fmt: skip
     parser.add_argument("--split", help="reuse a saved split JSON")
     parser.add_argument(
+        "--keep-split",
+        metavar="SPLIT_JSON",
+        help="make a new split in which the images of this earlier split keep their parts "
+        "(train on from a model, e.g. with new roots, without its test images leaking)",
+    )
+    parser.add_argument(
         "--time-budget",
         type=float,
         metavar="MINUTES",

@@ -50,7 +50,7 @@ class Command(BaseCommand):
         from mltrain.ml.pipeline import run_training
         from mltrain.ml.report import comparison_csv, comparison_markdown
         from mltrain.ml.roots import describe, load_roots
-        from mltrain.ml.split import make_split, save_split
+        from mltrain.ml.split import load_split, make_split, save_split
 
         weights: dict[str, str] = {}
         for item in options["weights"]:
@@ -70,7 +70,8 @@ class Command(BaseCommand):
             resolve_device(options["device"])
             models = {a: build_model(a, weights=weights.get(a, "none")) for a in options["arches"]}
             listing = load_roots(roots)
-            split = make_split(listing, seed=next(iter(configs.values())).seed)
+            keep = load_split(Path(options["keep_split"])) if options["keep_split"] else None
+            split = make_split(listing, seed=next(iter(configs.values())).seed, keep=keep)
             table_dir.mkdir(parents=True, exist_ok=True)
             split_file = table_dir / "split.json"
             save_split(split, split_file)

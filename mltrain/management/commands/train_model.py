@@ -101,6 +101,9 @@ class Command(BaseCommand):
                     recipe=recipe,
                     normalisation=options["normalisation"],
                     split_file=Path(options["split"]) if options["split"] else None,
+                    keep_split_file=(
+                        Path(options["keep_split"]) if options["keep_split"] else None
+                    ),
                     resume=options["resume"],
                     log=self.stdout.write,
                     progress=not options["no_progress"],
