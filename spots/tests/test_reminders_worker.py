@@ -4,10 +4,13 @@ the test)."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -86,3 +89,40 @@ def test_one_email_per_due_date_across_beats_and_a_worker_restart(
     with worker():
         beat(runs, 2)
     assert len(mail.outbox) == 2
+
+
+# A real ``celery beat`` process: the project's schedule, except that the reminders entry fires
+# twice a second (hourly in production), and the broker keys carry this test's prefix.
+BEAT = """
+import sys
+from skinsite.celery import app
+prefix, schedule_file = sys.argv[1], sys.argv[2]
+app.conf.broker_transport_options = {**app.conf.broker_transport_options, "global_keyprefix": prefix}
+app.conf.beat_schedule = {
+    "send-due-reminders": {"task": "spots.tasks.send_due_reminders", "schedule": 0.5},
+}
+app.Beat(schedule=schedule_file, loglevel="WARNING", quiet=True).run()
+"""
+
+
+def test_a_real_beat_process_sends_one_email_per_due_date(
+    broker: str, needs_postgres: None, runs: list[str], user_factory: Any, tmp_path: Path
+) -> None:
+    spot = services.create_spot(user=user_factory(), name="mole", region="back")
+    reminders.set_reminder(spot=spot, weeks=4, now=timezone.now() - timedelta(weeks=5))
+    root = Path(__file__).resolve().parents[2]
+    command = [sys.executable, "-c", BEAT, broker, str(tmp_path / "beat-schedule")]
+    with worker():
+        beat_process = subprocess.Popen(command, cwd=root, stderr=subprocess.PIPE, text=True)
+        try:
+            deadline = time.monotonic() + 60
+            while runs.count(TASK) < 4:
+                if beat_process.poll() is not None:
+                    pytest.fail(f"celery beat stopped: {beat_process.stderr.read()}")
+                assert time.monotonic() < deadline, "beat's reminders did not run in time"
+                time.sleep(0.05)
+        finally:
+            beat_process.terminate()
+            beat_process.wait(timeout=20)
+    assert len(mail.outbox) == 1
+    assert mail.outbox[0].to == [spot.owner.email]
