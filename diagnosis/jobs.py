@@ -26,7 +26,7 @@ from kombu.exceptions import KombuError
 from PIL import UnidentifiedImageError
 from redis.exceptions import RedisError
 
-from diagnosis import inference
+from diagnosis import inference, push
 from diagnosis.models import Diagnosis
 from diagnosis.red_flag import red_flag_class
 
@@ -177,6 +177,8 @@ def complete_diagnosis(claim: Claim, result: inference.Classification) -> bool:
     )
     if not updated:
         logger.info("diagnosis %s: claim lost before the result was saved", claim.diagnosis_id)
+    else:
+        push.publish_finished(claim.diagnosis_id)  # the waiting result page shows it at once
     return bool(updated)
 
 
@@ -190,6 +192,8 @@ def fail_diagnosis(claim: Claim, *, code: str, detail: str) -> bool:
         finished_at=timezone.now(),
     )
     logger.warning("diagnosis %s failed (%s): %s", claim.diagnosis_id, code, detail)
+    if updated:
+        push.publish_finished(claim.diagnosis_id)
     return bool(updated)
 
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from diagnosis import views
+from diagnosis import push_views, views
 
 app_name = "diagnosis"
 
@@ -13,6 +13,7 @@ urlpatterns = [
     path("history/delete-all/", views.delete_all, name="delete_all"),
     path("<uuid:public_id>/", views.detail, name="detail"),
     path("<uuid:public_id>/status/", views.status, name="status"),
+    path("<uuid:public_id>/wait/", push_views.wait, name="wait"),
     path("<uuid:public_id>/image/", views.image, name="image"),
     path("<uuid:public_id>/thumbnail/", views.thumbnail, name="thumbnail"),
     path("<uuid:public_id>/delete/", views.delete, name="delete"),

@@ -1,13 +1,20 @@
-// Result page: while the check is queued or running, ask the small status endpoint and swap in
-// the result panel it renders. No full-page reloads; slower polling the longer it takes.
+// Result page: while the check is queued or running, wait for it to finish and swap in the
+// result panel that the status endpoint renders. No full-page reloads.
+//
+// Push first: a long poll (data-wait-url) that the server answers as soon as the worker
+// finished (or after at most 20 s, when the page asks again). When that fails (the push is
+// unavailable, the connection drops), the page polls the status endpoint instead, more slowly
+// the longer it takes. data-updates on the panel says which ("push" or "poll").
 (function () {
   "use strict";
   var panel = document.getElementById("diagnosis-result");
   if (!panel || panel.getAttribute("data-finished") === "true") { return; }
-  var url = panel.getAttribute("data-status-url");
+  var statusUrl = panel.getAttribute("data-status-url");
+  var waitUrl = panel.getAttribute("data-wait-url");
   var interval = parseInt(panel.getAttribute("data-poll-interval"), 10) || 1000;
   var started = Date.now();
   var failures = 0;
+  var request = { headers: { Accept: "application/json" }, credentials: "same-origin", cache: "no-store" };
 
   function nextDelay() {
     var waited = Date.now() - started;
@@ -15,14 +22,26 @@
     return Math.min(base * Math.pow(2, failures), 30000);
   }
 
-  function schedule() { window.setTimeout(poll, nextDelay()); }
+  function json(response) {
+    if (!response.ok) { throw new Error("HTTP " + response.status); }
+    return response.json();
+  }
 
-  function poll() {
-    fetch(url, { headers: { Accept: "application/json" }, credentials: "same-origin", cache: "no-store" })
-      .then(function (response) {
-        if (!response.ok) { throw new Error("HTTP " + response.status); }
-        return response.json();
-      })
+  function offline() {
+    var note = panel.querySelector("[data-offline-note]");
+    if (!note) {
+      note = document.createElement("p");
+      note.className = "small text-warning mt-2";
+      note.setAttribute("data-offline-note", "");
+      note.textContent = panel.getAttribute("data-offline");
+      panel.appendChild(note);
+    }
+  }
+
+  // Ask the status endpoint once and show its panel; then(finished) decides what comes next.
+  function refresh(then) {
+    fetch(statusUrl, request)
+      .then(json)
       .then(function (data) {
         failures = 0;
         panel.innerHTML = data.html;
@@ -30,21 +49,34 @@
           panel.setAttribute("data-finished", "true");
           return;
         }
-        schedule();
+        then();
       })
       .catch(function () {
         failures = Math.min(failures + 1, 4);
-        var note = panel.querySelector("[data-offline-note]");
-        if (!note) {
-          note = document.createElement("p");
-          note.className = "small text-warning mt-2";
-          note.setAttribute("data-offline-note", "");
-          note.textContent = panel.getAttribute("data-offline");
-          panel.appendChild(note);
-        }
+        offline();
         schedule();
       });
   }
 
-  schedule();
+  function schedule() {
+    panel.setAttribute("data-updates", "poll");
+    window.setTimeout(poll, nextDelay());
+  }
+
+  function poll() { refresh(schedule); }
+
+  function wait() {
+    panel.setAttribute("data-updates", "push");
+    var asked = Date.now();
+    fetch(waitUrl, request)
+      .then(json)
+      .then(function () {
+        // Finished or not, the panel shows the row as it is now (queued -> running too).
+        // A wait that came back early without an end is not repeated at once.
+        refresh(Date.now() - asked < interval ? function () { window.setTimeout(wait, interval); } : wait);
+      })
+      .catch(function () { poll(); });  // the push is gone: back to polling, from now on
+  }
+
+  if (waitUrl && window.fetch) { wait(); } else { schedule(); }
 })();
