@@ -88,8 +88,8 @@ def _alone_one(path: str) -> int:
 
     from PIL import Image
 
-    from diagnosis.imaging import validate_image
     from mltrain.ml.preprocess import preprocess
+    from skinsite.imaging import validate_image
 
     stored = validate_image(Path(path).read_bytes()).content
     manifest = _alone_predictor.manifest

@@ -10,7 +10,7 @@ Variants:
 * draft, orient last, fused normalise: draft, squash to the input size, *then* rotate (rotating
   224x224 pixels instead of millions; squash and a quarter turn commute for a square target),
   and normalise in one multiply-add from uint8;
-* the site's actual path: the web's ``diagnosis.imaging.validate_image`` (draft to at least 3/4
+* the site's actual path: the web's ``skinsite.imaging.validate_image`` (draft to at least 3/4
   of 1024 px, shrink, orient, re-encode the stored copy and thumbnail) plus the worker's reading
   of that stored copy and ``preprocess``.
 """
@@ -45,7 +45,7 @@ class Paths:
     """The compared ways from JPEG bytes to the model's input array."""
 
     def __init__(self, manifest: Any) -> None:
-        from diagnosis.imaging import DEFAULT_LIMITS
+        from skinsite.imaging import DEFAULT_LIMITS
 
         self.size = manifest.input_size
         self.mean = manifest.mean
@@ -70,7 +70,7 @@ class Paths:
             return self._pre(ImageOps.exif_transpose(image))
 
     def fast(self, data: bytes) -> np.ndarray:
-        from diagnosis.imaging import ORIENTATION_TRANSPOSE
+        from skinsite.imaging import ORIENTATION_TRANSPOSE
 
         with Image.open(io.BytesIO(data)) as image:
             image.draft("RGB", (self.size, self.size))
@@ -85,7 +85,7 @@ class Paths:
         return out
 
     def site_web(self, data: bytes) -> bytes:
-        from diagnosis.imaging import validate_image
+        from skinsite.imaging import validate_image
 
         return validate_image(data, limits=self.limits).content
 

@@ -8,6 +8,3 @@ class DiagnosisConfig(AppConfig):
     name = "diagnosis"
     verbose_name = _("Diagnosis")
     default_auto_field = "django.db.models.BigAutoField"
-
-    def ready(self) -> None:
-        from diagnosis import signals  # noqa: F401 - connects the receivers

@@ -6,14 +6,9 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from diagnosis.imaging import (
-    InvalidImage,
-    ValidatedImage,
-    browser_refusals,
-    format_hint,
-    validate_image,
-)
+from diagnosis.imaging import browser_refusals, format_hint
 from diagnosis.services import image_limits
+from skinsite.imaging import InvalidImage, ValidatedImage, validate_image
 from spots.forms import SpotAndAnswersForm
 
 #: What the file picker offers. Browsers that do not map HEIC to image/* see the extensions.
@@ -25,7 +20,7 @@ class UploadForm(SpotAndAnswersForm):
     optionally its spot and what the person noticed (``SpotAndAnswersForm``, ``user=``).
 
     Upload page and camera page post this same form; the photo goes through the one validator
-    (``diagnosis.imaging.validate_image``) and ``cleaned_data["image"]`` is its result.
+    (``skinsite.imaging.validate_image``) and ``cleaned_data["image"]`` is its result.
     """
 
     image = forms.FileField(

@@ -1,11 +1,16 @@
-"""The one validator every uploaded photo goes through (upload page, camera page, anything else).
+"""Image safety for every picture the site accepts: people's photos and the catalogue's images.
 
-``validate_image(source, limits=...)`` reads at most ``limits.max_bytes + 1`` bytes, decodes
-them with Pillow (never trusting the file name or the browser's content type) and returns a
+One validator, ``validate_image(source, limits=..., formats=...)``, for photos that the site
+re-encodes (the diagnosis uploads): it reads at most ``limits.max_bytes + 1`` bytes, decodes them
+with Pillow (never trusting the file name or the browser's content type) and returns a
 ``ValidatedImage``: an upright RGB picture whose longest side is at most
-``limits.stored_max_side``, re-encoded as a metadata-free JPEG, plus a square thumbnail. Every
+``limits.stored_max_side``, re-encoded as a metadata-free JPEG, plus a square thumbnail.
+``check_image`` runs the same checks and a full decode for pictures kept in their own format (the
+catalogue's illustrations), and ``reencode`` then stores them upright and without metadata. Every
 refusal is one exception class, ``InvalidImage(code, message)``, whose ``code`` is stable (for
-tests and logs) and whose ``message`` is translatable (for the person).
+tests and logs) and whose ``message`` is translatable (for the person). ``formats`` says what
+``Image.open`` may try and what the person is told otherwise: ``PHOTO_FORMATS`` (photos, HEIC
+included) unless the caller names its own.
 
 The steps, in order (each one cheap before the next, costly one):
 
@@ -20,8 +25,8 @@ The steps, in order (each one cheap before the next, costly one):
 6. encode the stored copy and the thumbnail without EXIF, XMP, ICC or any other chunk, so GPS
    tags and camera serial numbers never reach the disk.
 
-This module imports nothing from Django but its lazy translation helpers, so it can be used
-and tested alone.
+This module imports nothing from Django but its lazy translation helpers (and the settings, in
+``limits_from_settings`` only), so it can be used and tested alone.
 """
 
 from __future__ import annotations
@@ -29,8 +34,10 @@ from __future__ import annotations
 import io
 import struct
 import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import IO, TYPE_CHECKING, Final
+from typing import IO, TYPE_CHECKING, Any, Final
 
 import numpy as np
 import pillow_heif
@@ -43,15 +50,28 @@ if TYPE_CHECKING:
 
 pillow_heif.register_heif_opener()
 
-#: What ``Image.open`` may try. GIF is opened only to say "animated images are not accepted"
-#: or to accept a still one. The JPEG opener also returns MPO, the multi-picture JPEG many
-#: phones write.
-ACCEPTED_FORMATS: Final = ("JPEG", "PNG", "WEBP", "HEIF", "GIF")
+
+@dataclass(frozen=True, slots=True)
+class ImageFormats:
+    """What ``Image.open`` may try (Pillow's format names), and what the person is told when the
+    file is none of them."""
+
+    names: tuple[str, ...]
+    unsupported: StrOrPromise
+
+
+#: People's photos. GIF is opened only to say "animated images are not accepted" or to accept a
+#: still one. The JPEG opener also returns MPO, the multi-picture JPEG many phones write.
+PHOTO_FORMATS: Final = ImageFormats(
+    ("JPEG", "PNG", "WEBP", "HEIF", "GIF"),
+    _("This file is not a photo we can read. Send a JPEG, PNG, WebP or HEIC image."),
+)
 #: Multi-frame files of these formats are animations; MPO and HEIF hold a primary picture plus
 #: previews or depth maps, of which the first frame is the photo.
 _ANIMATABLE_FORMATS: Final = frozenset({"GIF", "PNG", "WEBP"})
 
 #: What Pillow's decoders raise on hostile or damaged input (found by the fuzz test).
+#: ``Image.DecompressionBombError`` is not among them: it is refused as too many pixels.
 DECODE_ERRORS: Final = (
     OSError,
     SyntaxError,
@@ -109,6 +129,18 @@ class ImageLimits:
 DEFAULT_LIMITS: Final = ImageLimits()
 
 
+def limits_from_settings() -> ImageLimits:
+    """The upload limits a person may change (``DIAGNOSIS_MAX_UPLOAD_BYTES``,
+    ``DIAGNOSIS_MAX_PIXELS``, ``DIAGNOSIS_MIN_SIDE``), for every kind of upload."""
+    from django.conf import settings
+
+    return ImageLimits(
+        max_bytes=settings.DIAGNOSIS_MAX_UPLOAD_BYTES,
+        max_pixels=settings.DIAGNOSIS_MAX_PIXELS,
+        min_side=settings.DIAGNOSIS_MIN_SIDE,
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class ValidatedImage:
     """An accepted photo: upright RGB, bounded, with its metadata-free JPEG encodings."""
@@ -128,51 +160,21 @@ class ValidatedImage:
         return self.image.height
 
 
-def format_hint(limits: ImageLimits = DEFAULT_LIMITS) -> StrOrPromise:
-    """The sentence the upload pages show under the file picker."""
-    return format_lazy(
-        _("JPEG, PNG, WebP or HEIC (iPhone), at most {size} MB and at least {side} pixels wide."),
-        size=_megabytes(limits.max_bytes),
-        side=limits.min_side,
-    )
-
-
-def browser_refusals(limits: ImageLimits = DEFAULT_LIMITS) -> dict[str, StrOrPromise]:
-    """What the upload page refuses before sending (too large, not an image), in the words and
-    with the limits this validator uses, so the browser and the server never disagree."""
-    return {"too_large": _too_large(limits.max_bytes).message, "not_image": _unsupported().message}
-
-
 def validate_image(
-    source: bytes | IO[bytes], *, limits: ImageLimits = DEFAULT_LIMITS
+    source: bytes | IO[bytes],
+    *,
+    limits: ImageLimits = DEFAULT_LIMITS,
+    formats: ImageFormats = PHOTO_FORMATS,
 ) -> ValidatedImage:
     """Check, decode and normalise one uploaded photo, or raise ``InvalidImage``.
 
     ``source`` is the raw bytes or a binary file object (a Django ``UploadedFile`` works: its
     declared ``size`` is checked before anything is read).
     """
-    data = _read_bounded(source, limits.max_bytes)
-    try:
-        img = Image.open(io.BytesIO(data), formats=ACCEPTED_FORMATS)
-    except UnidentifiedImageError as exc:
-        raise _unsupported() from exc
-    except Image.DecompressionBombError as exc:
-        raise _too_many_pixels(limits) from exc
-    except DECODE_ERRORS as exc:
-        raise _corrupt() from exc
-
-    with img:
+    with _opened(source, limits, formats) as img:
         source_format = img.format or ""
         source_size = img.size
-        try:
-            # Inside the try: some header checks read on (a GIF's next frame for is_animated),
-            # where a damaged file fails as a damaged picture does (found by the fuzz test).
-            _check_header(img, limits)
-            picture = _decode(img, limits)
-        except Image.DecompressionBombError as exc:
-            raise _too_many_pixels(limits) from exc
-        except DECODE_ERRORS as exc:
-            raise _corrupt() from exc
+        picture = _decode(img, limits)
 
     content = _encode_jpeg(picture, limits.jpeg_quality)
     side = limits.thumbnail_side
@@ -186,13 +188,101 @@ def validate_image(
     )
 
 
+def check_image(source: bytes | IO[bytes], *, limits: ImageLimits, formats: ImageFormats) -> str:
+    """Run ``validate_image``'s checks and decode every pixel once, for a picture stored in its
+    own format; returns the decoded format (one of ``formats.names``) or raises
+    ``InvalidImage``. A file object is read from its start and left there."""
+    try:
+        with _opened(source, limits, formats) as img:
+            img.load()  # a full decode catches truncated and corrupt files
+            return str(img.format)
+    finally:
+        if not isinstance(source, bytes | bytearray | memoryview) and hasattr(source, "seek"):
+            source.seek(0)
+
+
+def sniff_format(file: IO[bytes], formats: ImageFormats) -> str | None:
+    """The format named by the file's header, without decoding it; None when not one of
+    ``formats``. The file is left at its start."""
+    file.seek(0)
+    try:
+        with Image.open(file, formats=formats.names) as img:
+            return str(img.format)
+    except (Image.DecompressionBombError, *DECODE_ERRORS):
+        return None
+    finally:
+        file.seek(0)
+
+
+#: ``reencode``'s options per format: lossless stays lossless, lossy keeps a high quality.
+_SAVE_OPTIONS: Final[dict[str, dict[str, Any]]] = {
+    "JPEG": {"quality": 92, "subsampling": 0},
+    "PNG": {"optimize": True},
+    "WEBP": {"quality": 92},
+}
+
+
+def reencode(file: IO[bytes], formats: ImageFormats) -> bytes:
+    """A checked picture (see ``check_image``) re-encoded in its own format, turned upright,
+    with no EXIF, XMP or comments: a photo can carry the camera's serial number and the GPS
+    position where it was taken. The colour profile is kept: it changes how the picture looks,
+    not who took it. Formats without an entry in ``_SAVE_OPTIONS`` are encoded with Pillow's
+    defaults."""
+    file.seek(0)
+    with Image.open(file, formats=formats.names) as img:
+        image_format = str(img.format)
+        icc = img.info.get("icc_profile")
+        lossless = bool(img.info.get("lossless"))
+        img.load()
+        transpose = ORIENTATION_TRANSPOSE.get(_orientation(img))
+        upright = img.transpose(transpose) if transpose is not None else img.copy()
+    file.seek(0)
+    options: dict[str, Any] = dict(_SAVE_OPTIONS.get(image_format, {}))
+    if image_format == "WEBP" and lossless:
+        options = {"lossless": True}
+    if icc:
+        options["icc_profile"] = icc
+    if image_format == "JPEG" and upright.mode not in ("RGB", "L", "CMYK"):
+        upright = upright.convert("RGB")
+    out = io.BytesIO()
+    upright.save(out, format=image_format, **options)
+    return out.getvalue()
+
+
+@contextmanager
+def _opened(
+    source: bytes | IO[bytes], limits: ImageLimits, formats: ImageFormats
+) -> Iterator[Image.Image]:
+    """Steps 1 to 3; inside the ``with`` block, a decoding error is refused as a damaged file."""
+    data = _read_bounded(source, limits.max_bytes)
+    try:
+        img = Image.open(io.BytesIO(data), formats=formats.names)
+    except UnidentifiedImageError as exc:
+        raise InvalidImage("unsupported_format", formats.unsupported) from exc
+    except Image.DecompressionBombError as exc:
+        raise _too_many_pixels(limits) from exc
+    except DECODE_ERRORS as exc:
+        raise _corrupt() from exc
+
+    with img:
+        try:
+            # Inside the try: some header checks read on (a GIF's next frame for is_animated),
+            # where a damaged file fails as a damaged picture does (found by the fuzz test).
+            _check_header(img, limits)
+            yield img
+        except Image.DecompressionBombError as exc:
+            raise _too_many_pixels(limits) from exc
+        except DECODE_ERRORS as exc:
+            raise _corrupt() from exc
+
+
 def _read_bounded(source: bytes | IO[bytes], max_bytes: int) -> bytes:
     if isinstance(source, bytes | bytearray | memoryview):
         data = bytes(source)
     else:
         declared = getattr(source, "size", None)
         if isinstance(declared, int) and declared > max_bytes:
-            raise _too_large(max_bytes)
+            raise too_large(max_bytes)
         if hasattr(source, "seek"):
             source.seek(0)
         # One byte past the limit is enough to know the file is too large.
@@ -200,7 +290,7 @@ def _read_bounded(source: bytes | IO[bytes], max_bytes: int) -> bytes:
     if not data:
         raise InvalidImage("empty", _("The file is empty. Choose a photo and try again."))
     if len(data) > max_bytes:
-        raise _too_large(max_bytes)
+        raise too_large(max_bytes)
     return data
 
 
@@ -324,17 +414,19 @@ def _encode_jpeg(img: Image.Image, quality: int) -> bytes:
     return out.getvalue()
 
 
-def _megabytes(num_bytes: int) -> str:
+def megabytes(num_bytes: int) -> str:
+    """``num_bytes`` in whole megabytes, or with one decimal below 10 MB ("2.5")."""
     value = num_bytes / (1024 * 1024)
     return f"{value:.0f}" if value >= 10 or value.is_integer() else f"{value:.1f}"
 
 
-def _too_large(max_bytes: int) -> InvalidImage:
+def too_large(max_bytes: int) -> InvalidImage:
+    """The refusal of a file over ``max_bytes`` (also what the upload page says early)."""
     return InvalidImage(
         "too_large",
         format_lazy(
             _("The file is too large. Send a photo of at most {size} MB."),
-            size=_megabytes(max_bytes),
+            size=megabytes(max_bytes),
         ),
     )
 
@@ -346,13 +438,6 @@ def _too_many_pixels(limits: ImageLimits) -> InvalidImage:
             _("The photo has too many pixels. Send one of at most {megapixels} megapixels."),
             megapixels=limits.max_pixels // 1_000_000,
         ),
-    )
-
-
-def _unsupported() -> InvalidImage:
-    return InvalidImage(
-        "unsupported_format",
-        _("This file is not a photo we can read. Send a JPEG, PNG, WebP or HEIC image."),
     )
 
 

@@ -16,11 +16,11 @@ import pytest
 from django.conf import settings
 from PIL import Image, ImageOps
 
-from diagnosis.imaging import validate_image
 from diagnosis.inference import top_k
 from diagnosis.tests import images
 from mltrain.ml.predictors import load_predictor
 from mltrain.ml.preprocess import preprocess
+from skinsite.imaging import validate_image
 
 PER_CLASS = 1  # ten real photos (twenty decodes per path): quick on two cores
 #: Probabilities closer than this are a tie: their order is noise, not a changed result.

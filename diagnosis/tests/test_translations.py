@@ -7,10 +7,10 @@ from pathlib import Path
 
 from django.utils import translation
 
-from diagnosis.imaging import ImageLimits, InvalidImage, validate_image
 from diagnosis.models import Diagnosis
 from diagnosis.presentation import confidence_words
 from diagnosis.tests import images
+from skinsite.imaging import ImageLimits, InvalidImage, validate_image
 
 CATALOGUE = Path(__file__).resolve().parents[1] / "locale" / "ar" / "LC_MESSAGES" / "django.po"
 

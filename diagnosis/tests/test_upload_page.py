@@ -10,8 +10,8 @@ from django.urls import reverse
 from django.utils import translation
 from django.utils.html import escape
 
-from diagnosis.imaging import InvalidImage, validate_image
 from diagnosis.services import image_limits
+from skinsite.imaging import InvalidImage, validate_image
 
 
 @pytest.mark.parametrize("language", ["en", "ar"])

@@ -262,9 +262,9 @@ def test_rendering_a_report_leaves_the_upload_validator_strict() -> None:
     validator of the same web process must still refuse a truncated photo afterwards."""
     from PIL import ImageFile
 
-    from diagnosis.imaging import InvalidImage, validate_image
     from diagnosis.tests import images
     from sharing.report import _weasyprint
+    from skinsite.imaging import InvalidImage, validate_image
 
     _weasyprint()
     assert ImageFile.LOAD_TRUNCATED_IMAGES is False

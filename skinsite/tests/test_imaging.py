@@ -1,4 +1,4 @@
-"""The upload validator: every bad input the issue lists, and what a good photo becomes."""
+"""The shared image validator: every bad input the issue lists, and what a good photo becomes."""
 
 from __future__ import annotations
 
@@ -8,9 +8,16 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image, ImageCms, ImageFile
 
-from diagnosis import imaging
-from diagnosis.imaging import ImageLimits, InvalidImage, validate_image
 from diagnosis.tests import images
+from skinsite.imaging import (
+    ImageFormats,
+    ImageLimits,
+    InvalidImage,
+    check_image,
+    reencode,
+    sniff_format,
+    validate_image,
+)
 
 
 def reject(data: bytes | io.BytesIO | SimpleUploadedFile, **limits: int) -> InvalidImage:
@@ -279,12 +286,6 @@ def test_a_big_png_is_shrunk_to_the_stored_bound() -> None:
     assert validate_image(data).image.size == (1024, 683)
 
 
-def test_the_format_hint_names_the_formats_and_the_size_limit() -> None:
-    hint = str(imaging.format_hint(ImageLimits(max_bytes=10 * 1024 * 1024)))
-    assert "HEIC" in hint
-    assert "10 MB" in hint
-
-
 def test_a_gif_whose_second_frame_is_cut_short_is_refused_as_damaged() -> None:
     # Found by the fuzz test: asking whether the GIF is animated reads the next frame's
     # colour table, which Pillow indexes past its end (IndexError) when the file stops there.
@@ -293,3 +294,48 @@ def test_a_gif_whose_second_frame_is_cut_short_is_refused_as_damaged() -> None:
     with pytest.raises(InvalidImage) as refused:
         validate_image(gif.removesuffix(b";") + next_frame)
     assert refused.value.code == "corrupt"
+
+
+WEB_ONLY = ImageFormats(("JPEG", "PNG", "WEBP"), "Send a JPEG, PNG or WebP image.")
+
+
+def test_a_caller_names_its_own_formats_and_its_own_refusal() -> None:
+    photo = images.heic(images.picture((200, 150)))
+    assert validate_image(photo).source_format == "HEIF"
+
+    with pytest.raises(InvalidImage) as refused:
+        validate_image(photo, formats=WEB_ONLY)
+
+    assert refused.value.code == "unsupported_format"
+    assert refused.value.message == "Send a JPEG, PNG or WebP image."
+
+
+def test_check_image_decodes_every_pixel_and_leaves_the_file_at_its_start() -> None:
+    upload = io.BytesIO(images.encode(images.picture((200, 150)), "PNG"))
+    assert check_image(upload, limits=ImageLimits(), formats=WEB_ONLY) == "PNG"
+    assert upload.tell() == 0
+
+    data = images.jpeg((640, 480))
+    with pytest.raises(InvalidImage) as refused:
+        check_image(data[: len(data) // 2], limits=ImageLimits(), formats=WEB_ONLY)
+    assert refused.value.code == "corrupt"
+
+
+def test_sniff_format_reads_the_header_only_and_answers_none_for_other_formats() -> None:
+    assert sniff_format(io.BytesIO(images.jpeg()), WEB_ONLY) == "JPEG"
+    assert sniff_format(io.BytesIO(images.heic(images.picture())), WEB_ONLY) is None
+    assert sniff_format(io.BytesIO(b"<html></html>"), WEB_ONLY) is None
+
+
+def test_reencode_keeps_the_format_turns_the_picture_upright_and_drops_the_metadata() -> None:
+    data = images.encode(
+        images.halves((200, 100)), "JPEG", quality=95, exif=images.exif_with_gps_and_orientation(6)
+    )
+
+    stored = reopen(reencode(io.BytesIO(data), WEB_ONLY))
+
+    assert (stored.format, stored.size) == ("JPEG", (100, 200))
+    assert not stored.getexif()
+    top, bottom = stored.getpixel((50, 5)), stored.getpixel((50, 195))
+    assert isinstance(top, tuple) and isinstance(bottom, tuple)
+    assert top[0] > 200 > bottom[0]  # the red left half is now on top

@@ -9,8 +9,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from diagnosis.imaging import ImageLimits, InvalidImage, ValidatedImage, validate_image
 from diagnosis.tests import images
+from skinsite.imaging import ImageLimits, InvalidImage, ValidatedImage, validate_image
 
 CODES = {
     "empty",
