@@ -9,5 +9,5 @@ class DiseasesConfig(AppConfig):
     verbose_name = _("Disease catalogue")
 
     def ready(self) -> None:
-        # Cache invalidation for the lookup and file clean-up for deleted images.
+        # Cache invalidation for the lookup.
         from diseases import signals  # noqa: F401

@@ -228,8 +228,6 @@ class DiseaseImage(models.Model):
     position = models.PositiveSmallIntegerField(_("order"), default=0)
 
     TEXT_FIELDS: ClassVar[tuple[str, ...]] = ("alt_text", "caption")
-    #: The stored file's name as loaded, so a replaced file can be deleted (see signals.py).
-    _stored_image_name: str = ""
 
     class Meta:
         ordering: ClassVar[list[str]] = ["position", "pk"]
@@ -247,12 +245,6 @@ class DiseaseImage(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("diseases:image", kwargs={"pk": self.pk})
-
-    @classmethod
-    def from_db(cls, db: Any, field_names: Any, values: Any) -> DiseaseImage:
-        instance = super().from_db(db, field_names, values)
-        instance._stored_image_name = instance.__dict__.get("image") or ""
-        return instance
 
     def clean(self) -> None:
         super().clean()

@@ -184,18 +184,3 @@ def test_images_are_served_for_published_pages_only(
     response = client.get(image.get_absolute_url())
     assert response.status_code == 200
     assert response["Cache-Control"] == "private, no-store"
-
-
-def test_deleting_an_image_removes_its_file(
-    catalogue: dict, django_capture_on_commit_callbacks: Any
-) -> None:
-    image = DiseaseImage(
-        disease=catalogue["eczema"], alt_text_en="A patch", credit="A", licence="CC0"
-    )
-    image.image.save("patch.png", ContentFile(image_bytes("PNG")), save=False)
-    image.save()
-    storage, name = image.image.storage, image.image.name
-    assert storage.exists(name)
-    with django_capture_on_commit_callbacks(execute=True):
-        image.delete()
-    assert not storage.exists(name)
