@@ -176,13 +176,6 @@ def _load(version: Any, key: tuple[Any, ...], *, backend: str, device: str) -> L
     )
 
 
-def forget_predictor() -> None:
-    """Drop the memoised model (tests; a worker never needs it)."""
-    global _loaded
-    with _lock:
-        _loaded = None
-
-
 def classify_image(
     source: str | Path | IO[bytes], *, original_size: tuple[int, int] | None = None
 ) -> Classification:

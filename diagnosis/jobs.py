@@ -1,4 +1,7 @@
-"""The worker's side of a diagnosis: enqueue, claim, run, record, and the stale-job sweeper.
+"""The worker's side of a diagnosis: claim, run, record, the stale-job sweeper and the purge.
+
+Nothing here talks to the broker: ``diagnosis.tasks`` sends (``enqueue_diagnosis``) and calls
+these functions; the sweeper returns the rows it put back in the queue for the task to send.
 
 Every transition is a conditional ``UPDATE`` (see the state machine in ``Diagnosis``), so a
 duplicate delivery, a redelivery after a crash and the sweeper can race without a job running
@@ -10,19 +13,18 @@ from __future__ import annotations
 
 import enum
 import logging
-import threading
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
-from celery.exceptions import SoftTimeLimitExceeded
+# Raised inside the job by the pool's soft time limit (Celery re-exports it from billiard).
+from billiard.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.core.files.storage import default_storage
-from django.db import InterfaceError, OperationalError
+from django.db import InterfaceError, OperationalError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
-from kombu.exceptions import KombuError
 from PIL import UnidentifiedImageError
 from redis.exceptions import RedisError
 
@@ -32,8 +34,6 @@ from diagnosis.red_flag import red_flag_class
 
 logger = logging.getLogger(__name__)
 
-#: What publishing a task raises when the broker is down or unreachable.
-BROKER_ERRORS = (KombuError, RedisError, OSError)
 #: Worth another try later: the database or broker blinked, or the machine was too busy.
 TRANSIENT_ERRORS = (OperationalError, InterfaceError, RedisError, SoftTimeLimitExceeded)
 
@@ -61,56 +61,20 @@ class Claim:
 
 
 @dataclass(frozen=True)
-class SweepResult:
-    requeued: int
+class Sweep:
+    """What the sweeper did: rows put back in the queue, which the caller must send (oldest
+    first), and how many it failed for good."""
+
+    to_enqueue: list[int]
     failed: int
 
 
-_pools: dict[str, Any] = {}
-_pools_lock = threading.Lock()
-
-
-def _broker_connections() -> Any:
-    """A pool of broker connections for the current broker settings, made on first use.
-
-    Pooled, a publish costs about 2 ms instead of about 17 ms for a fresh connection. Keyed by
-    what Celery reads at each call (the write URL: CELERY_BROKER_WRITE_URL, else
-    CELERY_BROKER_URL; and the transport options), so a producer pointed elsewhere gets its
-    own connections instead of silently reusing the old ones.
-    """
-    from skinsite.celery import app
-
-    url = app.conf.broker_write_url
-    key = f"{url} {sorted(app.conf.broker_transport_options.items())!r}"
-    with _pools_lock:
-        pool = _pools.get(key)
-        if pool is None:
-            pool = _pools[key] = app.connection_for_write(url).Pool(
-                limit=app.conf.broker_pool_limit or 10
-            )
-    return pool
-
-
-def enqueue_diagnosis(diagnosis_id: int) -> bool:
-    """Hand the job to the broker; False (and ``enqueued_at`` cleared) when it is down."""
-    from diagnosis.tasks import classify_diagnosis
-    from skinsite.queues import Queue
-
-    try:
-        with _broker_connections().acquire(block=True, timeout=5) as connection:
-            # ``connection`` is a documented apply_async option that celery-types lacks.
-            classify_diagnosis.apply_async(  # type: ignore[call-arg]
-                (diagnosis_id,), queue=Queue.INFERENCE.value, connection=connection
-            )
-    except BROKER_ERRORS as exc:
-        logger.warning(
-            "diagnosis %s: broker unreachable (%s); the sweeper will enqueue it",
-            diagnosis_id,
-            exc,
-        )
-        Diagnosis.objects.filter(pk=diagnosis_id, status=Status.QUEUED).update(enqueued_at=None)
-        return False
-    return True
+def mark_unsent(diagnosis_ids: Iterable[int]) -> None:
+    """Clear ``enqueued_at`` of queued rows the broker did not take, so the next sweep sends
+    them at once instead of after the stale limit."""
+    Diagnosis.objects.filter(pk__in=list(diagnosis_ids), status=Status.QUEUED).update(
+        enqueued_at=None
+    )
 
 
 def claim_diagnosis(diagnosis_id: int, *, redelivered: bool = False) -> Claim | None:
@@ -249,7 +213,7 @@ def process_diagnosis(diagnosis_id: int, *, redelivered: bool, may_retry: bool) 
             except (OperationalError, InterfaceError):
                 # The database itself is down: the retry claims the RUNNING row again.
                 logger.warning("diagnosis %s: could not release the row", diagnosis_id)
-            raise RetryLater from exc
+            raise RetryLater(repr(exc)) from exc
         code = FailureCode.TIMED_OUT if timed_out else FailureCode.TOO_MANY_ATTEMPTS
         fail_diagnosis(claim, code=code, detail=repr(exc))
         return Outcome.FAILED
@@ -264,13 +228,17 @@ def process_diagnosis(diagnosis_id: int, *, redelivered: bool, may_retry: bool) 
     return Outcome.SUCCEEDED if complete_diagnosis(claim, result) else Outcome.SKIPPED
 
 
-def requeue_stale_diagnoses(*, now: datetime | None = None, limit: int = 500) -> SweepResult:
+def take_stale_diagnoses(*, now: datetime | None = None, limit: int = 500) -> Sweep:
     """Put jobs stuck in QUEUED or RUNNING back in the queue; fail those out of attempts.
 
     Stuck means: QUEUED and never handed to the broker (``enqueued_at`` empty: the broker was
     down) or handed over more than DIAGNOSIS_STALE_AFTER_SECONDS ago (the message was lost);
     RUNNING for longer than that and than the task's hard time limit (its worker died and the
     message was not redelivered). A job that used up DIAGNOSIS_MAX_ATTEMPTS fails with a reason.
+
+    The rows taken are QUEUED again with ``enqueued_at`` set; the caller sends them
+    (``diagnosis.tasks.requeue_stale_diagnoses``) and gives back with ``mark_unsent`` those the
+    broker did not take.
     """
     now = now or timezone.now()
     stale = timedelta(seconds=settings.DIAGNOSIS_STALE_AFTER_SECONDS)
@@ -295,17 +263,26 @@ def requeue_stale_diagnoses(*, now: datetime | None = None, limit: int = 500) ->
         .order_by("created_at")
         .values_list("pk", "status")[:limit]
     )
-    requeued = 0
+    taken = []
     for pk, status in candidates:
+        # One row at a time, each under its own condition: a worker's claim or another sweep
+        # may have moved it since the list was read.
         condition = stuck_running if status == Status.RUNNING else lost_queued
-        taken = Diagnosis.objects.filter(condition, pk=pk).update(
+        if Diagnosis.objects.filter(condition, pk=pk).update(
             status=Status.QUEUED, claim_token=None, enqueued_at=now
-        )
-        if not taken:
-            continue
-        if not enqueue_diagnosis(pk):
-            break  # the broker is down: the rest wait for the next sweep
-        requeued += 1
-    if requeued or failed:
-        logger.info("sweeper: %s diagnoses re-enqueued, %s failed", requeued, failed)
-    return SweepResult(requeued=requeued, failed=failed)
+        ):
+            taken.append(pk)
+    return Sweep(to_enqueue=taken, failed=failed)
+
+
+def purge_expired_diagnoses(*, now: datetime | None = None) -> int:
+    """Delete diagnoses older than DIAGNOSIS_RETENTION_DAYS (0 keeps them until deleted)."""
+    days = settings.DIAGNOSIS_RETENTION_DAYS
+    if not days:
+        return 0
+    cutoff = (now or timezone.now()) - timedelta(days=days)
+    with transaction.atomic():
+        deleted, _ = Diagnosis.objects.filter(created_at__lt=cutoff).delete()
+    if deleted:
+        logger.info("purged %s diagnoses older than %s days", deleted, days)
+    return deleted

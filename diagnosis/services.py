@@ -1,6 +1,8 @@
-"""Every write to a diagnosis: what the person does (submit, try again, delete).
+"""Every write to a diagnosis: what the person does (submit, try again, delete, export).
 
-The worker's side of the state machine (claim, complete, fail, sweep) is in ``diagnosis.jobs``.
+These are the app's public services: other apps call these functions, never the modules behind
+them. A new or retried row is handed to ``diagnosis.tasks.enqueue_diagnosis`` after commit; the
+worker's side of the state machine (claim, complete, fail, sweep, purge) is ``diagnosis.jobs``.
 """
 
 from __future__ import annotations
@@ -9,7 +11,6 @@ import hashlib
 import logging
 import uuid
 from collections.abc import Iterable, Mapping
-from datetime import datetime, timedelta
 from functools import partial
 from typing import IO, TYPE_CHECKING, Any
 
@@ -19,9 +20,9 @@ from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from diagnosis import inference, jobs
-from diagnosis.imaging import ImageLimits, ValidatedImage, validate_image
+from diagnosis import inference, tasks
 from diagnosis.models import Diagnosis
+from skinsite.imaging import ImageLimits, ValidatedImage, validate_image
 
 if TYPE_CHECKING:
     from accounts.models import User
@@ -99,7 +100,7 @@ def submit_diagnosis(
                 from spots.services import save_answers
 
                 save_answers(diagnosis=diagnosis, answers=answers)
-            transaction.on_commit(partial(jobs.enqueue_diagnosis, diagnosis.pk), robust=True)
+            transaction.on_commit(partial(tasks.enqueue_diagnosis, diagnosis.pk), robust=True)
     except IntegrityError:
         # The same token won a race a few milliseconds earlier (two requests of one double
         # click): that first diagnosis is the answer.
@@ -139,7 +140,7 @@ def retry_diagnosis(*, diagnosis: Diagnosis) -> bool:
             enqueued_at=timezone.now(),
         )
         if updated:
-            transaction.on_commit(partial(jobs.enqueue_diagnosis, diagnosis.pk), robust=True)
+            transaction.on_commit(partial(tasks.enqueue_diagnosis, diagnosis.pk), robust=True)
     return bool(updated)
 
 
@@ -154,19 +155,6 @@ def delete_all_diagnoses(*, user: User) -> int:
     with transaction.atomic():
         count, _ = Diagnosis.objects.filter(owner=user).delete()
     return count
-
-
-def purge_expired_diagnoses(*, now: datetime | None = None) -> int:
-    """Delete diagnoses older than DIAGNOSIS_RETENTION_DAYS (0 keeps them until deleted)."""
-    days = settings.DIAGNOSIS_RETENTION_DAYS
-    if not days:
-        return 0
-    cutoff = (now or timezone.now()) - timedelta(days=days)
-    with transaction.atomic():
-        deleted, _ = Diagnosis.objects.filter(created_at__lt=cutoff).delete()
-    if deleted:
-        logger.info("purged %s diagnoses older than %s days", deleted, days)
-    return deleted
 
 
 def delete_stored_files(names: Iterable[str]) -> None:

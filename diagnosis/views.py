@@ -80,37 +80,48 @@ def camera(request: HttpRequest) -> HttpResponse:
 
 
 def _submission_page(request: HttpRequest, template: str) -> HttpResponse:
-    ready = inference.service_ready()
     if request.method == "POST":
         form = UploadForm(request.POST, request.FILES, user=request.user)
+        if form.is_valid():
+            try:
+                diagnosis = _submit(request, form)
+            except services.ServiceNotReady:
+                return _submission_form(request, template, form, ready=False)
+            return redirect("diagnosis:detail", public_id=diagnosis.public_id)
     else:
         # The spot page's "new photo" link and the body map preselect the spot or the place.
         initial = {"spot": request.GET.get("spot"), "spot_region": request.GET.get("region")}
         form = UploadForm(user=request.user, initial=initial)
-    if request.method == "POST" and ready and form.is_valid():
-        try:
-            with transaction.atomic():
-                spot = form.cleaned_data.get("spot")
-                if new_spot := form.new_spot():
-                    spot = spot_services.create_spot(
-                        user=request.user,  # type: ignore[arg-type]
-                        name=new_spot[0],
-                        region=new_spot[1],
-                    )
-                diagnosis = services.submit_diagnosis(
-                    user=request.user,  # type: ignore[arg-type]
-                    upload=form.cleaned_data["image"],
-                    idempotency_key=form.cleaned_data.get("token"),
-                    spot=spot,
-                    answers=form.answers(),
-                )
-                if new_spot and spot is not None and diagnosis.spot_id != spot.pk:
-                    # A double click returned the first submission: no second new spot.
-                    transaction.set_rollback(True)
-        except services.ServiceNotReady:
-            ready = False
-        else:
-            return redirect("diagnosis:detail", public_id=diagnosis.public_id)
+    # A sent photo is judged by the service alone; this check only tells the page.
+    return _submission_form(request, template, form, ready=inference.service_ready())
+
+
+def _submit(request: HttpRequest, form: UploadForm) -> Diagnosis:
+    """The photo's diagnosis, filed under the chosen spot or a new one the form names."""
+    with transaction.atomic():
+        spot = form.cleaned_data.get("spot")
+        if new_spot := form.new_spot():
+            spot = spot_services.create_spot(
+                user=request.user,  # type: ignore[arg-type]
+                name=new_spot[0],
+                region=new_spot[1],
+            )
+        diagnosis = services.submit_diagnosis(
+            user=request.user,  # type: ignore[arg-type]
+            upload=form.cleaned_data["image"],
+            idempotency_key=form.cleaned_data.get("token"),
+            spot=spot,
+            answers=form.answers(),
+        )
+        if new_spot and spot is not None and diagnosis.spot_id != spot.pk:
+            # A double click returned the first submission: no second new spot.
+            transaction.set_rollback(True)
+    return diagnosis
+
+
+def _submission_form(
+    request: HttpRequest, template: str, form: UploadForm, *, ready: bool
+) -> HttpResponse:
     context = {
         "form": form,
         "service_ready": ready,

@@ -13,13 +13,15 @@ from django.test import Client
 @pytest.fixture(scope="session")
 def tiny_artifact(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A seeded ten-class CNN at 64 px: fast to build and to run, never trained."""
-    from diagnosis.tests.artifacts import build_artifact
+    from testing.artifacts import build_tiny_artifact
 
-    return build_artifact(tmp_path_factory.mktemp("artifacts") / "tiny-test-1")
+    return build_tiny_artifact(tmp_path_factory.mktemp("artifacts") / "tiny-test-1")
 
 
 @pytest.fixture
-def active_model(db: None, tiny_artifact: Path, tmp_path: Path) -> Iterator[Any]:
+def active_model(
+    db: None, tiny_artifact: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Any:
     """The tiny artifact (a private copy, so a test may damage it) registered and active."""
     import shutil
 
@@ -28,15 +30,15 @@ def active_model(db: None, tiny_artifact: Path, tmp_path: Path) -> Iterator[Any]
 
     copy = tmp_path / "artifacts" / tiny_artifact.name
     shutil.copytree(tiny_artifact, copy)
-    inference.forget_predictor()
-    yield register_model_version(artifact_dir=copy, activate=True)
-    inference.forget_predictor()
+    # No model of an earlier test stays loaded (restored afterwards, for a worker thread).
+    monkeypatch.setattr(inference, "_loaded", None)
+    return register_model_version(artifact_dir=copy, activate=True)
 
 
 @pytest.fixture
 def enqueued(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """Record what would be handed to the broker instead of publishing it."""
-    from diagnosis import jobs
+    from diagnosis import tasks
 
     calls: list[int] = []
 
@@ -44,7 +46,7 @@ def enqueued(monkeypatch: pytest.MonkeyPatch) -> list[int]:
         calls.append(diagnosis_id)
         return True
 
-    monkeypatch.setattr(jobs, "enqueue_diagnosis", fake_enqueue)
+    monkeypatch.setattr(tasks, "enqueue_diagnosis", fake_enqueue)
     return calls
 
 

@@ -26,7 +26,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from diagnosis import jobs, services
+from diagnosis import services, tasks
 from diagnosis.models import Diagnosis
 from diagnosis.tests import images
 
@@ -101,7 +101,7 @@ def test_a_duplicate_delivery_does_nothing(
     from diagnosis.tasks import classify_diagnosis
     from skinsite.celery import app
 
-    monkeypatch.setattr(jobs, "enqueue_diagnosis", lambda pk: True)  # publish by hand below
+    monkeypatch.setattr(tasks, "enqueue_diagnosis", lambda pk: True)  # publish by hand below
     row = services.submit_diagnosis(user=user_factory(), upload=real_jpeg())
     with app.connection_for_write() as conn:
         for _ in range(2):
@@ -163,9 +163,9 @@ def test_with_redis_down_the_photo_waits_as_queued_and_completes_after_the_sweep
     page = browser.get(response.url).content.decode()
     assert "will be checked as soon as it is back" in page
 
-    assert jobs.requeue_stale_diagnoses().requeued == 0  # still down: nothing changes
+    assert tasks.requeue_stale_diagnoses()["requeued"] == 0  # still down: nothing changes
     monkeypatch.delenv("CELERY_BROKER_WRITE_URL")
-    assert jobs.requeue_stale_diagnoses().requeued == 1
+    assert tasks.requeue_stale_diagnoses()["requeued"] == 1
 
     done = wait_for(finished(row.pk), what="the diagnosis after the sweep")
     assert done.status == Status.SUCCEEDED and done.attempts == 1
@@ -272,7 +272,7 @@ def test_a_whole_worker_killed_mid_task_completes_once_on_a_new_worker_after_the
     second = spawn()
     # Later than the stale limit: the sweeper sees the dead worker's job and re-enqueues it.
     later = timezone.now() + timedelta(hours=1)
-    assert jobs.requeue_stale_diagnoses(now=later).requeued == 1
+    assert tasks.requeue_stale_diagnoses(now=later)["requeued"] == 1
 
     done = wait_for(finished(row.pk), timeout=90, what="the swept task")
     assert done.status == Status.SUCCEEDED, second.output()

@@ -14,7 +14,7 @@ from celery.exceptions import SoftTimeLimitExceeded
 from django.core.files.storage import default_storage
 from django.utils import timezone
 
-from diagnosis import inference, jobs, services
+from diagnosis import inference, jobs, services, tasks
 from diagnosis.models import Diagnosis
 from diagnosis.tests import images
 from mltrain.ml.classes import CLASS_KEYS
@@ -23,7 +23,7 @@ pytestmark = pytest.mark.django_db
 
 Status = Diagnosis.Status
 #: The real publisher, kept before the ``enqueued`` fixture replaces it.
-REAL_ENQUEUE = jobs.enqueue_diagnosis
+REAL_ENQUEUE = tasks.enqueue_diagnosis
 
 
 @pytest.fixture
@@ -257,11 +257,11 @@ class TestSweeper:
         self, rows: dict[str, int], enqueued: list[int], settings: Any
     ) -> None:
         settings.DIAGNOSIS_MAX_ATTEMPTS = 3
-        result = jobs.requeue_stale_diagnoses()
+        result = tasks.requeue_stale_diagnoses()
 
         expected = {rows["never_enqueued"], rows["queued_long_ago"], rows["running_long_ago"]}
         assert set(enqueued) == expected
-        assert result.requeued == 3 and result.failed == 1
+        assert result == {"requeued": 3, "failed": 1}
         state = dict(Diagnosis.objects.values_list("pk", "status"))
         assert state[rows["running_long_ago"]] == Status.QUEUED
         assert state[rows["running_recently"]] == Status.RUNNING
@@ -278,25 +278,36 @@ class TestSweeper:
     ) -> None:
         settings.DIAGNOSIS_STALE_AFTER_SECONDS = 10
         settings.CELERY_TASK_TIME_LIMIT = 3 * 3600
-        jobs.requeue_stale_diagnoses()
+        tasks.requeue_stale_diagnoses()
         assert rows["running_long_ago"] not in enqueued
         assert rows["queued_long_ago"] in enqueued
 
-    def test_it_stops_at_the_first_broker_failure(
+    def test_it_stops_at_the_first_broker_failure_and_the_next_sweep_sends_the_rest(
         self, rows: dict[str, int], monkeypatch: pytest.MonkeyPatch
     ) -> None:
         calls: list[int] = []
+        broker_up = False
 
-        def down(diagnosis_id: int) -> bool:
+        def enqueue(diagnosis_id: int) -> bool:
             calls.append(diagnosis_id)
-            Diagnosis.objects.filter(pk=diagnosis_id).update(enqueued_at=None)
-            return False
+            if not broker_up:
+                jobs.mark_unsent([diagnosis_id])
+            return broker_up
 
-        monkeypatch.setattr(jobs, "enqueue_diagnosis", down)
-        result = jobs.requeue_stale_diagnoses()
+        monkeypatch.setattr(tasks, "enqueue_diagnosis", enqueue)
+        result = tasks.requeue_stale_diagnoses()
 
-        assert len(calls) == 1 and result.requeued == 0
-        assert Diagnosis.objects.get(pk=calls[0]).enqueued_at is None
+        assert len(calls) == 1 and result["requeued"] == 0
+        stuck = [rows["never_enqueued"], rows["queued_long_ago"], rows["running_long_ago"]]
+        unsent = Diagnosis.objects.filter(pk__in=stuck)
+        assert {row.status for row in unsent} == {Status.QUEUED}
+        # Unsent, so the next sweep takes them at once instead of after the stale limit.
+        assert {row.enqueued_at for row in unsent} == {None}
+
+        broker_up = True
+        calls.clear()
+        assert tasks.requeue_stale_diagnoses() == {"requeued": 3, "failed": 0}
+        assert set(calls) == set(stuck)
 
     def test_the_command_runs_the_sweeper(self, rows: dict[str, int], enqueued: list[int]) -> None:
         from io import StringIO

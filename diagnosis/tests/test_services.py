@@ -13,10 +13,10 @@ from django.core.files.storage import default_storage
 from django.utils import timezone
 from PIL import Image
 
-from diagnosis import services
-from diagnosis.imaging import InvalidImage, validate_image
+from diagnosis import jobs, services
 from diagnosis.models import Diagnosis
 from diagnosis.tests import images
+from skinsite.imaging import InvalidImage, validate_image
 
 pytestmark = pytest.mark.django_db
 
@@ -216,10 +216,10 @@ def test_purge_deletes_only_diagnoses_past_the_retention(
     Diagnosis.objects.filter(pk=old.pk).update(created_at=timezone.now() - timedelta(days=40))
 
     settings.DIAGNOSIS_RETENTION_DAYS = 0
-    assert services.purge_expired_diagnoses() == 0
+    assert jobs.purge_expired_diagnoses() == 0
     settings.DIAGNOSIS_RETENTION_DAYS = 30
     with django_capture_on_commit_callbacks(execute=True):
-        assert services.purge_expired_diagnoses() == 1
+        assert jobs.purge_expired_diagnoses() == 1
 
     assert list(Diagnosis.objects.all()) == [new]
     assert len(media_files(settings)) == 2

@@ -24,7 +24,7 @@ SHARED_SKIN = REPO.parent / "shared" / "data" / "skin10" / "1. Eczema"
 
 
 @pytest.fixture
-def shipped_model(active_model: Any) -> Any:
+def shipped_model(active_model: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
     """The shipped default model (with its trust bundle) instead of the tiny test model."""
     from mltrain.services import (
         default_artifact_dirs,
@@ -34,9 +34,8 @@ def shipped_model(active_model: Any) -> Any:
 
     version = register_model_version(artifact_dir=default_artifact_dirs()[-1], activate=True)
     forget_active_model_version()
-    inference.forget_predictor()
-    yield version
-    inference.forget_predictor()
+    monkeypatch.setattr(inference, "_loaded", None)  # the model loaded before is not this one
+    return version
 
 
 def jpeg(image: Image.Image) -> bytes:
@@ -140,7 +139,8 @@ def test_an_old_model_without_a_bundle_still_answers_and_says_the_gate_is_off(
         warn(message, *args, **kwargs)
 
     monkeypatch.setattr(inference.logger, "warning", record)
-    inference.forget_predictor()  # the worker loaded it at start-up, before the patch
+    # The worker loaded the model at start-up, before the patch: it loads it again.
+    monkeypatch.setattr(inference, "_loaded", None)
     row = judged(person, lesion_photo((800, 600), seed=2))
     assert any("no trust bundle" in line and "gate" in line for line in lines), lines
     assert row.outcome == Diagnosis.Outcome.ANSWERED and len(row.predictions) == 3
@@ -149,7 +149,7 @@ def test_an_old_model_without_a_bundle_still_answers_and_says_the_gate_is_off(
 
 
 @pytest.fixture
-def unsure_model(active_model: Any, tmp_path: Path) -> Any:
+def unsure_model(active_model: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
     """The tiny test model with the shipped trust bundle, its can't-tell thresholds raised to
     0.99: the bundle works with any model version, and this one can tell nothing."""
     import json
@@ -169,9 +169,8 @@ def unsure_model(active_model: Any, tmp_path: Path) -> Any:
     with np.load(shipped / "trust.npz") as arrays:
         write_bundle(Path(active_model.path), config, dict(arrays), shipped / "gate.onnx")
     forget_active_model_version()
-    inference.forget_predictor()
-    yield register_model_version(artifact_dir=Path(active_model.path), activate=True)
-    inference.forget_predictor()
+    monkeypatch.setattr(inference, "_loaded", None)
+    return register_model_version(artifact_dir=Path(active_model.path), activate=True)
 
 
 def test_a_photo_the_checker_cannot_tell_keeps_its_top3_folded_away(

@@ -137,9 +137,9 @@ def sweep(stack: LiveStack, *, seconds_later: int) -> dict[str, int]:
     out = stack.shell(
         "from datetime import timedelta\n"
         "from django.utils import timezone\n"
-        "from diagnosis.jobs import requeue_stale_diagnoses\n"
+        "from diagnosis.tasks import requeue_stale_diagnoses\n"
         f"r = requeue_stale_diagnoses(now=timezone.now() + timedelta(seconds={seconds_later}))\n"
-        "print(r.requeued, r.failed)\n"
+        "print(r['requeued'], r['failed'])\n"
     )
     requeued, failed = (int(v) for v in out.split())
     return {"requeued": requeued, "failed": failed}

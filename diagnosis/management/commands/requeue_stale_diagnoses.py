@@ -6,7 +6,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from diagnosis import jobs
+from diagnosis import tasks
 
 
 class Command(BaseCommand):
@@ -16,5 +16,5 @@ class Command(BaseCommand):
     )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        result = jobs.requeue_stale_diagnoses()
-        self.stdout.write(f"{result.requeued} re-enqueued, {result.failed} failed.")
+        result = tasks.requeue_stale_diagnoses()  # the task's body, run here
+        self.stdout.write(f"{result['requeued']} re-enqueued, {result['failed']} failed.")
