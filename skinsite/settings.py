@@ -303,6 +303,12 @@ MODELTRANSLATION_FALLBACK_LANGUAGES = ("en",)
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = Path(env_str("STATIC_ROOT", str(VAR_DIR / "static")))
+STATICFILES_FINDERS = [
+    "django.contrib.staticfiles.finders.FileSystemFinder",
+    "django.contrib.staticfiles.finders.AppDirectoriesFinder",
+    # The phone app's icons, rendered from the logo SVG at collectstatic time (skinsite.pwa).
+    "skinsite.pwa.icons.IconFinder",
+]
 # Private media: photos of people's bodies. No public URL serves this folder; images go out
 # only through views that check the owner (see diagnosis.views).
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(VAR_DIR / "media")))
@@ -368,6 +374,9 @@ CONTENT_SECURITY_POLICY = {
         "img-src": ["'self'", "data:", "blob:"],
         "media-src": ["'self'", "blob:"],
         "connect-src": ["'self'"],
+        # The phone app (skinsite.pwa): /sw.js and the manifest, both from the site itself.
+        "worker-src": ["'self'"],
+        "manifest-src": ["'self'"],
         "font-src": ["'self'"],
         "object-src": ["'none'"],
         "base-uri": ["'self'"],

@@ -7,7 +7,9 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonRes
 from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.templatetags.static import static
+from django.urls import reverse
 from django.utils import translation
+from django.utils.translation import gettext
 from django.views.decorators.cache import cache_control, never_cache
 from django.views.decorators.http import require_GET
 from kombu.exceptions import OperationalError as BrokerError
@@ -15,13 +17,22 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from skinsite import health
+from skinsite.pwa.qr import qr_svg
 
 SERVICE_DOWN_ERRORS = (DatabaseError, RedisConnectionError, RedisTimeoutError, BrokerError)
 
 
 def home(request: HttpRequest) -> HttpResponse:
-    """The dashboard for signed-in people, a short introduction for everyone else."""
-    return render(request, "home.html")
+    """The dashboard for signed-in people, a short introduction for everyone else; on a
+    desktop, the QR code of the site's address to open it on a phone."""
+    # The address the person reached the site by (a host in ALLOWED_HOSTS): the one a phone on
+    # the same network can open too.
+    address = request.build_absolute_uri(reverse("home"))
+    context = {
+        "site_address": address,
+        "site_qr": qr_svg(address, title=gettext("QR code of this site's address")),
+    }
+    return render(request, "home.html", context)
 
 
 @require_GET
