@@ -9,7 +9,7 @@ from uuid import UUID
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db.models import Count, Max
+from django.db.models import Count, Max, Prefetch
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -26,6 +26,9 @@ from spots.compare import changes
 from spots.forms import SpotForm
 from spots.models import Spot
 
+# How many of a spot's latest photos the grouped list shows; the spot page has them all.
+SPOT_PREVIEW_PHOTOS = 4
+
 
 def _own_spot(request: HttpRequest, public_id: UUID) -> Spot:
     return get_object_or_404(Spot.objects.for_user(request.user), public_id=public_id)
@@ -35,13 +38,24 @@ def _own_spot(request: HttpRequest, public_id: UUID) -> Spot:
 @never_cache
 @require_GET
 def index(request: HttpRequest) -> HttpResponse:
-    """The person's spots with their photo counts, and the body map to add one."""
+    """The person's history grouped by spot: each spot with its latest photos and their results,
+    the number of checks that belong to no spot, and the body map to add a spot."""
+    latest = Diagnosis.objects.select_related("answers").order_by("-created_at", "-id")
     spots = (
         Spot.objects.for_user(request.user)
         .annotate(photos=Count("diagnoses"), last_photo=Max("diagnoses__created_at"))
+        .prefetch_related(
+            Prefetch("diagnoses", queryset=latest[:SPOT_PREVIEW_PHOTOS], to_attr="latest")
+        )
         .order_by("name", "id")
     )
-    return render(request, "spots/index.html", {"spots": spots})
+    catalogue = presentation.disease_catalogue()
+    groups = [
+        (spot, [(row, presentation.result_view(row, catalogue=catalogue)) for row in spot.latest])
+        for spot in spots
+    ]
+    loose = Diagnosis.objects.for_user(request.user).filter(spot=None).count()
+    return render(request, "spots/index.html", {"groups": groups, "loose": loose})
 
 
 @login_required

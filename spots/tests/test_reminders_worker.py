@@ -97,7 +97,8 @@ BEAT = """
 import sys
 from skinsite.celery import app
 prefix, schedule_file = sys.argv[1], sys.argv[2]
-app.conf.broker_transport_options = {**app.conf.broker_transport_options, "global_keyprefix": prefix}
+options = app.conf.broker_transport_options
+app.conf.broker_transport_options = {**options, "global_keyprefix": prefix}
 app.conf.beat_schedule = {
     "send-due-reminders": {"task": "spots.tasks.send_due_reminders", "schedule": 0.5},
 }

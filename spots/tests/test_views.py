@@ -13,6 +13,7 @@ from diagnosis.models import Diagnosis
 from diagnosis.tests.pages import inline_code, make, upload_file
 from spots import services
 from spots.models import Answers, Spot
+from spots.views import SPOT_PREVIEW_PHOTOS
 
 pytestmark = pytest.mark.django_db
 
@@ -239,6 +240,37 @@ def test_history_filters_by_spot(
     assert str(mine.public_id) in html and str(other.public_id) not in html
     everything = browser.get(reverse("diagnosis:history")).content.decode()
     assert str(mine.public_id) in everything and str(other.public_id) in everything
+
+
+def test_the_spot_list_groups_my_checks_by_spot(
+    browser: Client,
+    person: Any,
+    spot: Spot,
+    user_factory: Any,
+    catalogue: Any,
+    active_model: Any,
+    enqueued: list[int],
+) -> None:
+    other_spot = services.create_spot(user=person, name="scar on knee", region="left_leg")
+    shoulder = [make(person, spot=spot) for _ in range(SPOT_PREVIEW_PHOTOS + 1)]
+    knee = make(person, spot=other_spot)
+    loose = [make(person), make(person)]
+    stranger = make(user_factory())
+    html = browser.get(reverse("spots:index")).content.decode()
+
+    def photos_under(group: Spot) -> set[str]:
+        start = html.index(f'data-spot="{group.public_id}"')
+        end = html.find("data-spot=", start + 1)
+        block = html[start : end if end != -1 else len(html)]
+        return {d.public_id.hex for d in Diagnosis.objects.all() if str(d.public_id) in block}
+
+    # The newest few of each spot, under that spot only; the spot page has them all.
+    assert photos_under(spot) == {d.public_id.hex for d in shoulder[1:]}
+    assert photos_under(other_spot) == {knee.public_id.hex}
+    assert "Moles (melanocytic naevi)" in html  # each photo's result
+    assert not any(str(d.public_id) in html for d in loose)
+    assert "2 checks belong to no spot" in html
+    assert str(stranger.public_id) not in html
 
 
 def test_history_ignores_someone_elses_spot(
