@@ -66,12 +66,8 @@ def _default_model_path() -> Path | None:
 
 def build_temporary_artifact(root: Path | None = None) -> Path:
     """An artifact from the ImageNet MobileNetV2 plus a seeded random ten-class head (cached)."""
-    import torch
-
-    from mltrain.ml.architectures import build_model
-    from mltrain.ml.artifacts import ArtifactError, load_manifest, write_artifact
-    from mltrain.ml.classes import CLASS_KEYS
-    from mltrain.ml.preprocess import IMAGENET_MEAN, IMAGENET_STD
+    from mltrain.ml.artifacts import ArtifactError, load_manifest
+    from testing.artifacts import build_tiny_artifact
 
     root = root or out_dir() / "artifacts"
     target = root / TEMP_VERSION
@@ -85,33 +81,16 @@ def build_temporary_artifact(root: Path | None = None) -> Path:
             f"no model artifact: none given, none active, none committed, and "
             f"{IMAGENET_WEIGHTS.resolve()} is absent to build a stand-in"
         )
-    torch.manual_seed(0)
-    model = build_model("mobilenet_v2", num_classes=len(CLASS_KEYS), weights=IMAGENET_WEIGHTS)
-    manifest = {
-        "version": TEMP_VERSION,
-        "arch": "mobilenet_v2",
-        "class_keys": list(CLASS_KEYS),
-        "input_size": 224,
-        "mean": list(IMAGENET_MEAN),
-        "std": list(IMAGENET_STD),
-        "temperature": 1.0,
-        "data_fingerprint": "",
-        "metrics": {},
-        "created_at": "",
-        "note": "benchmark stand-in: ImageNet backbone, random head; predictions are meaningless",
-    }
-    parity = np.random.default_rng(0).standard_normal((4, 3, 224, 224)).astype(np.float32)
-    write_artifact(
+    note = "benchmark stand-in: ImageNet backbone, random head; predictions are meaningless"
+    return build_tiny_artifact(
         target,
-        manifest=manifest,
-        model=model,
-        metrics={},
-        report_md="",
-        plots={},
-        parity_batch=parity,
+        arch="mobilenet_v2",
+        input_size=224,
+        weights=IMAGENET_WEIGHTS,
+        temperature=1.0,
+        manifest={"data_fingerprint": "", "created_at": "", "note": note},
         overwrite=True,
     )
-    return target
 
 
 def choose_artifact(explicit: str | Path | None = None) -> ArtifactChoice:

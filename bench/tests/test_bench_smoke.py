@@ -60,26 +60,9 @@ def synthetic_skin10(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 @pytest.fixture
 def tiny_artifact(synthetic_skin10: Path, tmp_path: Path) -> ArtifactChoice:
-    import torch
+    from testing.artifacts import build_tiny_artifact
 
-    from mltrain.ml.architectures import build_model
-    from mltrain.ml.artifacts import write_artifact
-    from mltrain.ml.classes import CLASS_KEYS
-
-    torch.manual_seed(0)
-    model = build_model("custom_cnn", num_classes=len(CLASS_KEYS))
-    manifest = {
-        "version": "tiny-smoke",
-        "arch": "custom_cnn",
-        "class_keys": list(CLASS_KEYS),
-        "input_size": 32,
-        "mean": [0.5] * 3,
-        "std": [0.5] * 3,
-        "temperature": 1.0,
-        "recipe": "improved",
-    }
-    path = tmp_path / "models" / "tiny-smoke"
-    write_artifact(path, manifest=manifest, model=model, metrics={}, report_md="", plots={})
+    path = build_tiny_artifact(tmp_path / "models" / "tiny-smoke", input_size=32)
     return ArtifactChoice(path, "tiny smoke artifact", trained=False)
 
 

@@ -71,9 +71,9 @@ def real_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     weights = weights / "mobilenet_v2_imagenet.pth"
     if not weights.is_file():
         pytest.skip(f"real data not available: {weights} is absent")
-    from diagnosis.tests.artifacts import build_artifact
+    from testing.artifacts import build_tiny_artifact
 
-    return build_artifact(
+    return build_tiny_artifact(
         tmp_path_factory.mktemp("real") / "mobilenet-imagenet-test",
         arch="mobilenet_v2",
         input_size=224,
