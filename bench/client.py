@@ -1,78 +1,20 @@
-"""The load generator's side: signed-in browsers that upload and poll, the exactly-once
-judgement of a run, and a loopback page-load loop."""
+"""The benchmark's runs with signed-in clients (``testing.load.Client``, the load test's own):
+one photo at a time or all at once, the exactly-once judgement of a run, and a loopback
+page-load loop."""
 
 from __future__ import annotations
 
 import http.client
-import re
 import threading
 import time
-import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 from bench.common import summarise
+from testing.load import Client
 
-_DETAIL = re.compile(r"/([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})/?$")
-
-
-# --- the browser side ----------------------------------------------------------------------------
-
-
-class Client:
-    """One signed-in person with a ``requests`` session."""
-
-    def __init__(self, base_url: str, urls: dict[str, str], email: str, password: str) -> None:
-        import requests
-
-        self.base = base_url
-        self.urls = urls
-        self.session = requests.Session()
-        page = self.session.get(base_url + urls["login"], timeout=30)
-        page.raise_for_status()
-        answer = self.session.post(
-            base_url + urls["login"],
-            data={"login": email, "password": password, "csrfmiddlewaretoken": self.csrf},
-            allow_redirects=False,
-            timeout=30,
-        )
-        if answer.status_code != 302:
-            raise RuntimeError(f"login of {email} failed ({answer.status_code})")
-        self.session.get(base_url + urls["upload"], timeout=30).raise_for_status()
-
-    @property
-    def csrf(self) -> str:
-        return self.session.cookies.get("csrftoken", "")
-
-    @property
-    def cookie_header(self) -> str:
-        return "; ".join(f"{c.name}={c.value}" for c in self.session.cookies)
-
-    def upload(self, data: bytes, name: str) -> dict[str, Any]:
-        sent = time.time()
-        answer = self.session.post(
-            self.base + self.urls["upload"],
-            files={"image": (name, data, "image/jpeg")},
-            data={"csrfmiddlewaretoken": self.csrf, "token": str(uuid.uuid4())},
-            allow_redirects=False,
-            timeout=120,
-        )
-        answered = time.time()
-        match = _DETAIL.search(answer.headers.get("Location", ""))
-        if answer.status_code != 302 or match is None:
-            raise RuntimeError(f"upload answered {answer.status_code}, not a redirect to a result")
-        return {"public_id": match.group(1), "sent": sent, "answered": answered}
-
-    def wait_done(self, public_id: str, interval: float, timeout: float = 60.0) -> float:
-        url = self.base + self.urls["status"].replace("{id}", public_id)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            answer = self.session.get(url, timeout=30)
-            if answer.status_code == 200 and answer.json().get("finished"):
-                return time.time()
-            time.sleep(interval)
-        raise RuntimeError(f"diagnosis {public_id} did not finish within {timeout} s")
+__all__ = ["Client", "judge", "latency_run", "page_load", "throughput_run"]
 
 
 # --- runs ----------------------------------------------------------------------------------------

@@ -27,7 +27,7 @@ from PIL import Image, ImageOps
 
 from bench.artifact import ArtifactChoice, test_records
 from bench.common import BenchResult, Table, alternate, rnd, summarise
-from bench.photos import PHONE_SIZE, phone_jpeg, small_jpeg
+from testing.photos import PHONE_SIZE, phone_jpeg, small_jpeg
 
 
 @dataclass(frozen=True)

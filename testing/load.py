@@ -1,11 +1,12 @@
 """A small load client: simulated people who log in, upload photos and poll for their results.
 
-Each person is a thread with its own HTTP session doing what the pages do: open the upload page
-(CSRF and the form's token), send a photo, then ask the status endpoint once a second (the
-result page's own interval) until the result is there, think a little, and start again, until
-the run's time is up. Every response is recorded; a result that does not arrive within
-``result_timeout`` is recorded as unfinished. ``MemorySampler`` watches the worker's resident
-memory meanwhile.
+``Client`` is one signed-in person's HTTP session (the load test's people and the benchmark's
+clients both use it). In ``run_load`` each person is a thread with a ``Client`` doing what the
+pages do: open the upload page (the form's token), send a photo, then ask the status endpoint
+once a second (the result page's own interval) until the result is there, think a little, and
+start again, until the run's time is up. Every response is recorded; a result that does not
+arrive within ``result_timeout`` is recorded as unfinished. ``MemorySampler`` watches the
+worker's resident memory meanwhile.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import random
 import re
 import threading
 import time
+import uuid
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -21,9 +23,14 @@ from typing import Any
 
 import requests
 
-CSRF = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 FORM_TOKEN = re.compile(r'name="token" value="([^"]+)"')
-RESULT = re.compile(r"/diagnosis/([0-9a-f-]{36})/$")
+RESULT = re.compile(r"/([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})/?$")
+#: The site's addresses (``"{id}"`` stands for a diagnosis's public id).
+URLS = {
+    "login": "/accounts/login/",
+    "upload": "/diagnosis/",
+    "status": "/diagnosis/{id}/status/",
+}
 
 
 @dataclass
@@ -104,6 +111,100 @@ def percentiles(values: Sequence[float], points: Sequence[float] = (50, 90, 95, 
     return result
 
 
+class Client:
+    """One person's ``requests`` session on the site, signed in by ``log_in()``. Every
+    response's status is counted in ``log``, 5xx answers listed there too."""
+
+    def __init__(
+        self,
+        base_url: str,
+        urls: dict[str, str],
+        email: str,
+        password: str,
+        *,
+        log: PersonLog | None = None,
+        log_in: bool = True,
+    ) -> None:
+        self.base = base_url
+        self.urls = urls
+        self.password = password
+        self.log = log or PersonLog(email)
+        self.session = requests.Session()
+        if log_in:
+            self.log_in()
+
+    @property
+    def csrf(self) -> str:
+        return str(self.session.cookies.get("csrftoken", ""))
+
+    @property
+    def cookie_header(self) -> str:
+        return "; ".join(f"{c.name}={c.value}" for c in self.session.cookies)
+
+    def request(self, method: str, path: str, **kwargs: Any) -> requests.Response:
+        kwargs.setdefault("timeout", 60)
+        kwargs.setdefault("allow_redirects", False)
+        response = self.session.request(method, self.base + path, **kwargs)
+        self.log.statuses[response.status_code] += 1
+        if response.status_code >= 500:
+            self.log.server_errors.append(f"{method} {path} -> {response.status_code}")
+        return response
+
+    def log_in(self) -> None:
+        self.request("GET", self.urls["login"]).raise_for_status()  # sets the CSRF cookie
+        response = self.request(
+            "POST",
+            self.urls["login"],
+            data={
+                "login": self.log.email,
+                "password": self.password,
+                "csrfmiddlewaretoken": self.csrf,
+            },
+        )
+        if response.status_code != 302:
+            raise RuntimeError(f"login of {self.log.email} refused ({response.status_code})")
+
+    def send(
+        self, data: bytes, name: str = "photo.jpg", *, token: str | None = None
+    ) -> tuple[requests.Response, str | None]:
+        """Post one photo through the upload form (``token``: the form's, else a new one);
+        the answer and the diagnosis's public id, None when the upload was refused."""
+        response = self.request(
+            "POST",
+            self.urls["upload"],
+            files={"image": (name, data, "image/jpeg")},
+            data={"csrfmiddlewaretoken": self.csrf, "token": token or str(uuid.uuid4())},
+            timeout=120,
+        )
+        match = RESULT.search(response.headers.get("Location", ""))
+        if response.status_code != 302 or match is None:
+            return response, None
+        return response, match.group(1)
+
+    def upload(self, data: bytes, name: str) -> dict[str, Any]:
+        """``send`` with its clock: ``{"public_id", "sent", "answered"}`` (``time.time()``);
+        a refused upload raises."""
+        sent = time.time()
+        response, public_id = self.send(data, name)
+        answered = time.time()
+        if public_id is None:
+            raise RuntimeError(f"upload answered {response.status_code}, not a result's address")
+        return {"public_id": public_id, "sent": sent, "answered": answered}
+
+    def finished(self, public_id: str) -> bool:
+        status = self.request("GET", self.urls["status"].replace("{id}", public_id))
+        return status.status_code == 200 and bool(status.json().get("finished"))
+
+    def wait_done(self, public_id: str, interval: float, timeout: float = 60.0) -> float:
+        """Poll the status endpoint until the result is there; the ``time.time()`` it was."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.finished(public_id):
+                return time.time()
+            time.sleep(interval)
+        raise RuntimeError(f"diagnosis {public_id} did not finish within {timeout} s")
+
+
 class _Person(threading.Thread):
     def __init__(
         self,
@@ -119,83 +220,42 @@ class _Person(threading.Thread):
         seed: int,
     ) -> None:
         super().__init__(name=f"load-{email}", daemon=True)
-        self.base_url = base_url
-        self.password = password
         self.photos = photos
         self.deadline = deadline
         self.poll_interval = poll_interval
         self.result_timeout = result_timeout
         self.think = think
         self.random = random.Random(seed)  # noqa: S311 - think times, not secrets
-        self.log = PersonLog(email)
+        self.client = Client(base_url, URLS, email, password, log_in=False)
+        self.log = self.client.log
         self.run_started = time.monotonic()
-        self.session = requests.Session()
-
-    def request(self, method: str, path: str, **kwargs: Any) -> requests.Response:
-        kwargs.setdefault("timeout", 60)
-        kwargs.setdefault("allow_redirects", False)
-        response = self.session.request(method, self.base_url + path, **kwargs)
-        self.log.statuses[response.status_code] += 1
-        if response.status_code >= 500:
-            self.log.server_errors.append(f"{method} {path} -> {response.status_code}")
-        return response
-
-    def csrf(self, html: str) -> str:
-        match = CSRF.search(html)
-        if not match:
-            raise RuntimeError("no CSRF token in the page")
-        return match.group(1)
-
-    def log_in(self) -> None:
-        page = self.request("GET", "/accounts/login/")
-        response = self.request(
-            "POST",
-            "/accounts/login/",
-            data={
-                "login": self.log.email,
-                "password": self.password,
-                "csrfmiddlewaretoken": self.csrf(page.text),
-            },
-        )
-        if response.status_code != 302:
-            raise RuntimeError(f"login refused ({response.status_code})")
 
     def check_one_photo(self) -> None:
-        page = self.request("GET", "/diagnosis/")
+        page = self.client.request("GET", URLS["upload"])
         token = FORM_TOKEN.search(page.text)
         photo = self.random.choice(self.photos)
         started = time.monotonic()
-        response = self.request(
-            "POST",
-            "/diagnosis/",
-            data={
-                "csrfmiddlewaretoken": self.csrf(page.text),
-                "token": token.group(1) if token else "",
-            },
-            files={"image": ("photo.jpg", photo, "image/jpeg")},
-        )
+        response, public_id = self.client.send(photo, token=token.group(1) if token else None)
         self.log.upload_seconds.append(time.monotonic() - started)
         self.log.upload_started.append(started - self.run_started)
-        match = RESULT.search(response.headers.get("Location", ""))
-        if response.status_code != 302 or not match:
+        if public_id is None:
             self.log.refused_uploads.append(f"{response.status_code}: {response.text[:200]}")
             return
-        public_id = match.group(1)
         self.log.uploads.append(public_id)
         give_up = time.monotonic() + self.result_timeout
         while time.monotonic() < give_up:
             time.sleep(self.poll_interval)
             asked = time.monotonic()
-            status = self.request("GET", f"/diagnosis/{public_id}/status/")
+            finished = self.client.finished(public_id)
             self.log.poll_seconds.append(time.monotonic() - asked)
-            if status.status_code == 200 and status.json().get("finished"):
+            if finished:
                 self.log.result_seconds.append(time.monotonic() - started)
                 return
         self.log.unfinished.append(public_id)
 
     def run(self) -> None:
         try:
-            self.log_in()
+            self.client.log_in()
             while time.monotonic() < self.deadline:
                 self.check_one_photo()
                 time.sleep(self.random.uniform(*self.think))

@@ -1,8 +1,15 @@
-"""Photos for the browser, fault and load tests: real ones from ../shared, or generated ones.
+"""Photos for the browser, fault and load tests and the benchmarks: real ones from ../shared,
+generated ones, and phone-sized ones made from real ones.
 
 Generated photos look roughly like a close-up of skin with a darker spot (smooth gradients and a
 little grain, so they compress and decode like a photograph, not like flat colour). Real ones are
 read from ``../shared/data/skin10`` beside the checkout, which only CI and developers have.
+
+A phone photo (``phone_jpeg``) is a real image upscaled to 4000x3000 (bicubic), with a little
+luminance noise so that it compresses like a real sensor's picture (about 3 MB at quality 90
+instead of 0.7 MB for a perfectly smooth upscale, which would decode unrealistically fast), saved
+as JPEG quality 90 with an EXIF orientation tag (6: rotate 90 degrees, as a phone held upright
+writes it).
 """
 
 from __future__ import annotations
@@ -74,3 +81,40 @@ def photo_set(count: int, *, prefer_real: bool = True) -> list[bytes]:
         return [p.read_bytes() for p in real]
     sizes = [(640, 480), (1024, 768), (1600, 1200)]
     return [lesion_photo(sizes[i % len(sizes)], seed=2 + i % 2) for i in range(count)]
+
+
+PHONE_SIZE = (4000, 3000)
+PHONE_QUALITY = 90
+ORIENTATION_TAG = 0x0112
+_NOISE_SIGMA = 5.0
+_noise_cache: dict[tuple[int, int], np.ndarray] = {}
+
+
+def _noise(size: tuple[int, int]) -> np.ndarray:
+    # One seeded field shared by every photo: the cost that matters is decoding, not variety.
+    if size not in _noise_cache:
+        rng = np.random.default_rng(12345)
+        _noise_cache[size] = rng.normal(0.0, _NOISE_SIGMA, (size[1], size[0], 1)).astype(np.int16)
+    return _noise_cache[size]
+
+
+def phone_jpeg(source: Path, size: tuple[int, int] = PHONE_SIZE, orientation: int = 6) -> bytes:
+    """A phone-sized JPEG of ``source`` (see the module docstring)."""
+    with Image.open(source) as image:
+        big = image.convert("RGB").resize(size, Image.Resampling.BICUBIC)
+    noisy = np.asarray(big, dtype=np.int16) + _noise(size)
+    picture = Image.fromarray(np.clip(noisy, 0, 255).astype(np.uint8))
+    exif = Image.Exif()
+    exif[ORIENTATION_TAG] = orientation
+    out = io.BytesIO()
+    picture.save(out, format="JPEG", quality=PHONE_QUALITY, exif=exif)
+    return out.getvalue()
+
+
+def small_jpeg(source: Path, side: int = 224) -> bytes:
+    """A ``side`` x ``side`` JPEG (quality 90) of ``source``."""
+    with Image.open(source) as image:
+        small = image.convert("RGB").resize((side, side), Image.Resampling.BICUBIC)
+    out = io.BytesIO()
+    small.save(out, format="JPEG", quality=PHONE_QUALITY)
+    return out.getvalue()
