@@ -164,14 +164,8 @@ def _queue(choice: ArtifactChoice, config: GpuConfig, result: BenchResult) -> No
         throughput_run(clients, photos, 4)  # warm-up
         since = time.time()
         posts = throughput_run(clients, photos, config.queue_images)
-        answer = stack.django(
-            "rows",
-            {
-                "public_ids": [p["public_id"] for p in posts],
-                "wait_s": 240,
-                "users": info["users"],
-                "since": since,
-            },
+        answer = stack.rows(
+            public_ids=[p["public_id"] for p in posts], wait_s=240, users=info["users"], since=since
         )
         j = judge(posts, answer)
     result.tables.append(
