@@ -72,6 +72,9 @@ INSTALLED_APPS = [
     "mltrain",
     "sharing",
     "spots",
+    # Last, as its documentation asks: a deleted row's files, and a replaced file, are deleted
+    # once the transaction commits (a rolled-back deletion keeps them).
+    "django_cleanup.apps.CleanupConfig",
 ]
 
 MIDDLEWARE = [
