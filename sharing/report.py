@@ -1,4 +1,5 @@
-"""The PDF report of one finished diagnosis, rendered from an HTML template by WeasyPrint.
+"""The PDF reports of one finished diagnosis and of a spot's timeline, rendered from HTML
+templates by WeasyPrint.
 
 WeasyPrint lays text out with Pango and shapes it with HarfBuzz, so an Arabic report is
 right-to-left with joined letters, given a font that has Arabic (Debian's ``fonts-noto-core``,
@@ -9,6 +10,7 @@ other URL is refused: rendering never fetches anything.
 from __future__ import annotations
 
 import base64
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from django.core.files.storage import default_storage
@@ -16,10 +18,11 @@ from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
 from diagnosis.outcomes import PHOTO_TIPS
-from diagnosis.presentation import result_view
+from diagnosis.presentation import disease_catalogue, result_view
 
 if TYPE_CHECKING:
     from diagnosis.models import Diagnosis
+    from spots.models import Spot
 
 
 class ReportUnavailable(Exception):
@@ -77,13 +80,44 @@ def _weasyprint() -> tuple[Any, Any]:
     return HTML, URLFetcher
 
 
-def render_report(diagnosis: Diagnosis, *, language: str) -> bytes:
-    """The PDF bytes of the report (A4)."""
+def spot_report_filename(spot: Spot) -> str:
+    """``skinsite-spot-report-<today>.pdf``: nothing about the person or the spot's name."""
+    return f"skinsite-spot-report-{timezone.localdate().isoformat()}.pdf"
+
+
+def spot_report_html(spot: Spot, diagnoses: Iterable[Diagnosis], *, language: str) -> str:
+    """A spot's timeline in ``language``, oldest photo first: what its page lists, on paper,
+    with each photo (its thumbnail) and what the person noticed."""
+    with translation.override(language):
+        catalogue = disease_catalogue()
+        entries = [
+            (row, result_view(row, catalogue=catalogue), _photo_data_uri(row.thumbnail.name))
+            for row in diagnoses
+        ]
+        context = {
+            "spot": spot,
+            "entries": entries,
+            "language": language,
+            "rtl": translation.get_language_bidi(),
+        }
+        return render_to_string("sharing/spot_report.html", context)
+
+
+def _write_pdf(html: str) -> bytes:
     HTML, URLFetcher = _weasyprint()
-    html = report_html(diagnosis, language=language)
-    # Only the embedded photo's data: URI may be read; nothing is fetched from anywhere.
+    # Only the embedded photos' data: URIs may be read; nothing is fetched from anywhere.
     fetcher = URLFetcher(allowed_protocols={"data"})
     pdf = HTML(string=html, url_fetcher=fetcher).write_pdf()
     if pdf is None:  # only with a target file
         raise RuntimeError("WeasyPrint returned no PDF")
     return bytes(pdf)
+
+
+def render_report(diagnosis: Diagnosis, *, language: str) -> bytes:
+    """The PDF bytes of the report (A4)."""
+    return _write_pdf(report_html(diagnosis, language=language))
+
+
+def render_spot_report(spot: Spot, diagnoses: Iterable[Diagnosis], *, language: str) -> bytes:
+    """The PDF bytes of a spot's timeline (A4)."""
+    return _write_pdf(spot_report_html(spot, diagnoses, language=language))

@@ -31,6 +31,7 @@ from sharing import report as reports
 from sharing import services
 from sharing.forms import ShareLinkForm
 from sharing.models import ShareLink
+from spots.models import Spot
 
 #: Session key holding the one link just made, shown once on the result page.
 NEW_LINK_SESSION_KEY = "sharing_new_link"
@@ -135,6 +136,21 @@ def revoke_link(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect(reverse("diagnosis:detail", args=[link.diagnosis.public_id]) + "#share")
 
 
+def _report_language(request: HttpRequest) -> str:
+    """``?language=en|ar``, else the page's language."""
+    language = request.GET.get("language", "")
+    if language not in {code for code, _name in settings.LANGUAGES}:
+        language = (get_language() or settings.LANGUAGE_CODE)[:2]
+    return language
+
+
+def _pdf_response(pdf: bytes, filename: str) -> HttpResponse:
+    response = HttpResponse(pdf, content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
 @login_required
 @require_GET
 def report(request: HttpRequest, public_id: UUID) -> HttpResponse:
@@ -144,17 +160,28 @@ def report(request: HttpRequest, public_id: UUID) -> HttpResponse:
     refused = consume_or_429(request, action="share_report", limit_get=True)
     if refused is not None:
         return refused
-    languages = {code for code, _name in settings.LANGUAGES}
-    language = request.GET.get("language", "")
-    if language not in languages:
-        language = (get_language() or settings.LANGUAGE_CODE)[:2]
     try:
-        pdf = reports.render_report(diagnosis, language=language)
+        pdf = reports.render_report(diagnosis, language=_report_language(request))
     except reports.ReportUnavailable:
         context = {"diagnosis": diagnosis}
         return render(request, "sharing/report_unavailable.html", context, status=409)
-    response = HttpResponse(pdf, content_type="application/pdf")
-    filename = reports.report_filename(diagnosis)
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    response["Cache-Control"] = "private, no-store"
-    return response
+    return _pdf_response(pdf, reports.report_filename(diagnosis))
+
+
+@login_required
+@require_GET
+def spot_report(request: HttpRequest, public_id: UUID) -> HttpResponse:
+    """The PDF of one of the person's own spots: its photos over time with their results and
+    what the person noticed, in the page's language or ``?language=en|ar``."""
+    spot = get_object_or_404(Spot.objects.for_user(request.user), public_id=public_id)
+    refused = consume_or_429(request, action="share_report", limit_get=True)
+    if refused is not None:
+        return refused
+    rows = (
+        Diagnosis.objects.for_user(request.user)
+        .filter(spot=spot)
+        .select_related("answers")
+        .order_by("created_at", "id")
+    )
+    pdf = reports.render_spot_report(spot, rows, language=_report_language(request))
+    return _pdf_response(pdf, reports.spot_report_filename(spot))
