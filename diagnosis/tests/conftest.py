@@ -50,12 +50,33 @@ def enqueued(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     return calls
 
 
+def use_current_broker() -> None:
+    """Drop Celery's producer pool, so the next publish goes to the broker the settings and the
+    environment name now.
+
+    Celery makes the pool once per process, for the write URL and transport options of that
+    moment; a test that points the producer elsewhere (a closed port, a key prefix) and back
+    calls this after each change.
+    """
+    from skinsite.celery import app
+
+    if app._pool is not None:
+        app._pool.force_close_all()
+    app._pool = None
+    app.amqp._producer_pool = None
+
+
 @pytest.fixture(autouse=True)
-def _no_stray_publishing(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+def _no_stray_publishing(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[None]:
     """Outside integration tests, a publish that slipped through fails instead of leaving a
     message on the machine's real Redis for some later worker."""
     if request.node.get_closest_marker("integration") is None:
         monkeypatch.setenv("CELERY_BROKER_WRITE_URL", "redis://127.0.0.1:1/0")
+    use_current_broker()
+    yield
+    use_current_broker()
 
 
 @pytest.fixture
@@ -78,10 +99,12 @@ def broker() -> Iterator[str]:
     prefix = f"diagnosis-test-{uuid.uuid4().hex[:12]}:"
     saved = app.conf.broker_transport_options
     app.conf.broker_transport_options = {**saved, "global_keyprefix": prefix}
+    use_current_broker()
     try:
         yield prefix
     finally:
         app.conf.broker_transport_options = saved
+        use_current_broker()
         for key in client.scan_iter(match=f"{prefix}*"):
             client.delete(key)
         client.close()

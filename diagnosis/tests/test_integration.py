@@ -1,7 +1,8 @@
 """End to end with a real Celery worker on the real Redis and the real database.
 
 The in-process worker (``start_worker``, solo pool) serves the happy path and the faults that
-need no process to die; the ``kill -9`` tests run ``worker_process.py`` in a process of its own.
+need no process to die; the ``kill -9`` tests run the instrumented worker ``testing.worker`` in a
+process of its own, as the live stack does (``testing.live_stack.start_celery_worker``).
 Every test uses a fresh broker key prefix, so no message from or to any other run is touched.
 """
 
@@ -10,7 +11,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from datetime import timedelta
@@ -29,6 +29,8 @@ from django.utils import timezone
 from diagnosis import services, tasks
 from diagnosis.models import Diagnosis
 from diagnosis.tests import images
+from diagnosis.tests.conftest import use_current_broker
+from testing.live_stack import start_celery_worker
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
@@ -154,6 +156,7 @@ def test_with_redis_down_the_photo_waits_as_queued_and_completes_after_the_sweep
 ) -> None:
     # Only the producer is pointed at a closed port; the worker keeps its connection.
     monkeypatch.setenv("CELERY_BROKER_WRITE_URL", "redis://127.0.0.1:1/0")
+    use_current_broker()
     response = browser.post(
         reverse("diagnosis:upload"), {"image": SimpleUploadedFile("a.jpg", real_jpeg())}
     )
@@ -165,6 +168,7 @@ def test_with_redis_down_the_photo_waits_as_queued_and_completes_after_the_sweep
 
     assert tasks.requeue_stale_diagnoses()["requeued"] == 0  # still down: nothing changes
     monkeypatch.delenv("CELERY_BROKER_WRITE_URL")
+    use_current_broker()
     assert tasks.requeue_stale_diagnoses()["requeued"] == 1
 
     done = wait_for(finished(row.pk), what="the diagnosis after the sweep")
@@ -175,7 +179,11 @@ def test_with_redis_down_the_photo_waits_as_queued_and_completes_after_the_sweep
 
 
 class WorkerProcess:
-    def __init__(self, *, broker: str, log: Path, hold_marker: Path | None = None) -> None:
+    """``testing.worker`` (prefork, one child) on the test's broker prefix and database; a job
+    whose owner is ``HOLD_EMAIL`` holds on its first attempt, its child's pid in
+    ``hold-<id>`` under ``testing_dir``."""
+
+    def __init__(self, *, broker: str, log: Path, testing_dir: Path) -> None:
         db = connection.settings_dict
         env = {
             **os.environ,
@@ -186,20 +194,15 @@ class WorkerProcess:
             "MEDIA_ROOT": str(django_settings.MEDIA_ROOT),
             "CACHE_URL": "locmem://",
             "SECRET_KEY": "integration-test-only",
-            "DIAGNOSIS_TEST_BROKER_PREFIX": broker,
+            "SKINSITE_TESTING_BROKER_PREFIX": broker,
+            "SKINSITE_TESTING_DIR": str(testing_dir),
+            "SKINSITE_FAULT_HOLD_SECONDS": "120",
             "INFERENCE_THREADS": "1",
         }
         env.pop("CELERY_BROKER_WRITE_URL", None)
-        if hold_marker is not None:
-            env["DIAGNOSIS_TEST_HOLD_MARKER"] = str(hold_marker)
         self.log = log
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "diagnosis.tests.worker_process"],
-            cwd=REPO,
-            env=env,
-            stdout=log.open("ab"),
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
+        self.process = start_celery_worker(
+            "testing.worker", queues="inference", concurrency=1, env=env, log=log, name="diagnosis"
         )
 
     def kill_all(self) -> None:
@@ -226,10 +229,9 @@ def spawn(
 ) -> Iterator[Callable[..., WorkerProcess]]:
     started: list[WorkerProcess] = []
 
-    def start(hold_marker: Path | None = None) -> WorkerProcess:
-        worker = WorkerProcess(
-            broker=broker, log=tmp_path / f"worker-{len(started)}.log", hold_marker=hold_marker
-        )
+    def start() -> WorkerProcess:
+        log = tmp_path / f"worker-{len(started)}.log"
+        worker = WorkerProcess(broker=broker, log=log, testing_dir=tmp_path / "testing")
         started.append(worker)
         return worker
 
@@ -238,19 +240,29 @@ def spawn(
         worker.stop()
 
 
-def queued_row(user_factory: Any) -> Diagnosis:
+#: Owner of a diagnosis whose first classification holds until its worker is killed
+#: (``testing.worker``'s ``hold`` fault).
+HOLD_EMAIL = "fault-hold.integration@example.com"
+
+
+def queued_row(user_factory: Any, email: str | None = None) -> Diagnosis:
     """Submitted and published the normal way, to the test's broker prefix."""
-    return services.submit_diagnosis(user=user_factory(), upload=real_jpeg())
+    return services.submit_diagnosis(user=user_factory(email=email), upload=real_jpeg())
+
+
+def held(row: Diagnosis, tmp_path: Path) -> Callable[[], str | bool]:
+    """The pid of the pool child holding ``row``, once it holds it."""
+    marker = tmp_path / "testing" / f"hold-{row.pk}"
+    return lambda: marker.exists() and marker.read_text()
 
 
 def test_a_pool_child_killed_mid_task_is_replaced_and_the_diagnosis_completes_once(
     spawn: Callable[..., WorkerProcess], user_factory: Any, tmp_path: Path
 ) -> None:
-    marker = tmp_path / "holding"
-    worker = spawn(hold_marker=marker)
-    row = queued_row(user_factory)
+    worker = spawn()
+    row = queued_row(user_factory, HOLD_EMAIL)
 
-    child = int(wait_for(lambda: marker.exists() and marker.read_text(), what="the task to start"))
+    child = int(wait_for(held(row, tmp_path), what="the task to start"))
     assert Diagnosis.objects.get(pk=row.pk).status == Status.RUNNING
     os.kill(child, signal.SIGKILL)
 
@@ -262,10 +274,9 @@ def test_a_pool_child_killed_mid_task_is_replaced_and_the_diagnosis_completes_on
 def test_a_whole_worker_killed_mid_task_completes_once_on_a_new_worker_after_the_sweep(
     spawn: Callable[..., WorkerProcess], user_factory: Any, tmp_path: Path
 ) -> None:
-    marker = tmp_path / "holding"
-    first = spawn(hold_marker=marker)
-    row = queued_row(user_factory)
-    wait_for(lambda: marker.exists() and marker.read_text(), what="the task to start")
+    first = spawn()
+    row = queued_row(user_factory, HOLD_EMAIL)
+    wait_for(held(row, tmp_path), what="the task to start")
     first.kill_all()
     assert Diagnosis.objects.get(pk=row.pk).status == Status.RUNNING
 

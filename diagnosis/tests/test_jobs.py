@@ -17,6 +17,7 @@ from django.utils import timezone
 from diagnosis import inference, jobs, services, tasks
 from diagnosis.models import Diagnosis
 from diagnosis.tests import images
+from diagnosis.tests.conftest import use_current_broker
 from mltrain.ml.classes import CLASS_KEYS
 
 pytestmark = pytest.mark.django_db
@@ -218,8 +219,9 @@ def test_the_worker_loads_a_newly_activated_version_before_its_next_job(
 def test_enqueue_with_the_broker_down_leaves_the_row_for_the_sweeper(
     queued: Diagnosis, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # Celery reads this variable at every publish; the consumers keep CELERY_BROKER_URL.
+    # Only the producer is pointed at a closed port; the consumers keep CELERY_BROKER_URL.
     monkeypatch.setenv("CELERY_BROKER_WRITE_URL", "redis://127.0.0.1:1/0")
+    use_current_broker()
     assert REAL_ENQUEUE(queued.pk) is False
     queued.refresh_from_db()
     assert queued.status == Status.QUEUED
