@@ -14,4 +14,4 @@ RUN useradd --create-home --uid 1000 skinsite && mkdir -p /data && chown skinsit
 USER skinsite
 RUN SECRET_KEY=build-only python manage.py collectstatic --noinput --verbosity 0
 EXPOSE 8000
-CMD ["gunicorn", "skinsite.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3"]
+CMD ["gunicorn", "skinsite.asgi:application", "--bind", "0.0.0.0:8000", "--workers", "3"]

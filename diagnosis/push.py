@@ -1,15 +1,26 @@
 """Telling a waiting result page at once that its diagnosis finished: Redis publish/subscribe.
 
 The worker publishes on the diagnosis's own channel when the row reaches a final state
-(``publish_finished``, from ``diagnosis.jobs``). The result page's long poll
-(``diagnosis.push_views.wait``) checks that the diagnosis is the person's own, subscribes to
-that channel, reads the row and waits for a message or its time limit.
+(``publish_finished``, from ``diagnosis.jobs``). The result page's long poll is held open by the
+web server's event loop, not by a Django view, in the manner of GRIP (Pushpin's "hold" reply):
+
+1. the view (``diagnosis.push_views.wait``, a plain sync view in the threads that serve every
+   page) checks that the diagnosis is the person's own and reads the row; when it has not
+   finished, it answers with ``HOLD_HEADER`` naming the channel (``hold``);
+2. ``skinsite.asgi`` sees that header, subscribes to the channel (``subscribe``) and asks the
+   view again (a finish in between is caught by the second answer, and any later one by the
+   subscription), then waits for a message, the time limit or the person leaving, and asks the
+   view a last time for the answer it sends.
+
+So a waiting page costs a coroutine and a Redis connection, never a thread nor a database
+connection; every database read goes through the same bounded threads as any other page.
 
 A message is only a wake-up call: it carries no data, and what the page is told is read from
-the row, for its owner only. So a message from another site on the same Redis server (channels
-ignore the database number), or one that is lost, can never show anything wrong: a lost one
-costs at most one wait (``MAX_WAIT_SECONDS``), after which the page reads the row again.
-Publishing never makes a job fail: with Redis down it logs, and the page's polling still works.
+the row by the view, for its owner only. So a message from another site on the same Redis
+server (channels ignore the database number), or one that is lost, can never show anything
+wrong: a lost one costs at most one wait (``MAX_WAIT_SECONDS``), after which the page reads the
+row again. Publishing never makes a job fail: with Redis down it logs, and the page's polling
+still works.
 """
 
 from __future__ import annotations
@@ -19,11 +30,12 @@ import functools
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 import redis
 import redis.asyncio
 from django.conf import settings
+from django.http import HttpResponse
 from redis.exceptions import RedisError
 
 logger = logging.getLogger(__name__)
@@ -35,6 +47,12 @@ MAX_WAIT_SECONDS = 20.0
 REDIS_TIMEOUT_SECONDS = 2.0
 #: The one payload: a wake-up call; the state is read from the row.
 MESSAGE = b"finished"
+#: Response headers from a view to the server (never sent on): hold this request on a channel.
+HOLD_HEADER = "X-Push-Hold"
+HOLD_SECONDS_HEADER = "X-Push-Hold-Seconds"
+
+
+R = TypeVar("R", bound=HttpResponse)
 
 
 class PushUnavailable(Exception):
@@ -70,6 +88,21 @@ def publish_finished(diagnosis_id: int) -> None:
         logger.warning("diagnosis %s: could not publish its end (%s)", diagnosis_id, exc)
 
 
+def holds(view: Any) -> Any:
+    """Mark a view whose answers the server may hold (``hold``); it is asked again after."""
+    view.push_holds = True
+    return view
+
+
+def hold(response: R, diagnosis_id: int, seconds: float) -> R:
+    """Ask the server to hold ``response`` until the diagnosis's channel has a message or
+    ``seconds`` passed, and then to ask the view again. A server without push (a WSGI server)
+    sends ``response`` as it is, and the page asks again a little later."""
+    response[HOLD_HEADER] = channel(diagnosis_id)
+    response[HOLD_SECONDS_HEADER] = f"{min(seconds, MAX_WAIT_SECONDS):g}"
+    return response
+
+
 class Subscription:
     """An open subscription to one diagnosis's channel (see ``subscribe``)."""
 
@@ -94,12 +127,11 @@ class Subscription:
 
 
 @asynccontextmanager
-async def subscribe(diagnosis_id: int) -> AsyncIterator[Subscription]:
-    """Subscribe to one diagnosis's channel; ``PushUnavailable`` when Redis is out of reach.
+async def subscribe(name: str) -> AsyncIterator[Subscription]:
+    """Subscribe to the channel ``name``; ``PushUnavailable`` when Redis is out of reach.
 
-    A connection of its own for each waiting page: a waiting page then costs a Redis connection
-    and a coroutine, and nothing outlives the request (also under a WSGI server, which runs
-    each async view in an event loop of its own).
+    A connection of its own for each waiting page, closed when it stops waiting: nothing is
+    shared between requests, so nothing outlives one.
     """
     client = redis.asyncio.Redis.from_url(
         _redis_url(),
@@ -110,7 +142,7 @@ async def subscribe(diagnosis_id: int) -> AsyncIterator[Subscription]:
     pubsub = client.pubsub()
     try:
         try:
-            await pubsub.subscribe(channel(diagnosis_id))
+            await pubsub.subscribe(name)
         except (RedisError, OSError) as exc:
             raise PushUnavailable(str(exc)) from exc
         subscription = Subscription(pubsub)

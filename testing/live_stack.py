@@ -95,9 +95,6 @@ class LiveStack(SiteData):
 
     ``model``: ``"default"`` activates the shipped default model (a tiny test model when none is
     shipped yet), ``"tiny"`` always the tiny test model, ``"none"`` no model at all.
-    ``database_url``: the PostgreSQL server (any database on it) where the stack creates and
-    drops its own database; ``DATABASE_URL`` by default, SQLite when it is not PostgreSQL.
-    ``drop_env``: variables of the caller's environment the stack must not inherit.
     """
 
     folder: Path
@@ -107,8 +104,6 @@ class LiveStack(SiteData):
     worker_app: str = "testing.worker"
     model: str = "default"
     extra_env: dict[str, str] = field(default_factory=dict)
-    database_url: str = field(default_factory=lambda: os.environ.get("DATABASE_URL", ""))
-    drop_env: tuple[str, ...] = ()
     redis_port: int = field(default_factory=free_port)
     web_port: int = field(default_factory=free_port)
     redis: subprocess.Popen[bytes] | None = None
@@ -189,8 +184,6 @@ class LiveStack(SiteData):
         }
         for name in ("MEDIA_ROOT", "MODELS_DIR", "STATIC_ROOT", "CELERY_BROKER_WRITE_URL"):
             env.pop(name, None)  # the stack's own folders and broker, never the caller's
-        for name in self.drop_env:
-            env.pop(name, None)
         if self._database:
             env["DATABASE_URL"] = self._database
         else:
@@ -396,7 +389,7 @@ class LiveStack(SiteData):
                 sys.executable,
                 "-m",
                 "gunicorn",
-                "skinsite.wsgi:application",
+                "skinsite.asgi:application",
                 "--bind",
                 f"127.0.0.1:{port}",
                 "--workers",
@@ -440,15 +433,8 @@ class LiveStack(SiteData):
                 os.kill(child, signal.SIGKILL)
 
     # --- database -------------------------------------------------------------------------
-    @property
-    def database(self) -> str:
-        """Which database the stack uses, in words (for reports)."""
-        if self._database:
-            return "PostgreSQL (a new database, dropped afterwards)"
-        return "SQLite (in the stack's folder)"
-
     def _create_database(self) -> None:
-        url = self.database_url
+        url = os.environ.get("DATABASE_URL", "")
         if not url.startswith(("postgres://", "postgresql://")):
             return
         import psycopg
@@ -463,7 +449,8 @@ class LiveStack(SiteData):
             return
         import psycopg
 
+        admin_url = os.environ["DATABASE_URL"]
         name = self._database.rsplit("/", 1)[1]
-        with psycopg.connect(self.database_url, autocommit=True) as conn:
+        with psycopg.connect(admin_url, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         self._database = None

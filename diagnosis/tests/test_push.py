@@ -6,6 +6,8 @@ Django's test client."""
 
 from __future__ import annotations
 
+import asyncio
+import json
 import logging
 import threading
 import time
@@ -72,42 +74,148 @@ def finish_when_subscribed(client: Any, diagnosis: Diagnosis) -> threading.Threa
     return thread
 
 
+@pytest.fixture
+def fresh_threads(monkeypatch: pytest.MonkeyPatch) -> Any:
+    """The ASGI application with a thread pool of this test only, stopped afterwards: its
+    threads' database connections close with them, before the test database is dropped."""
+    import gc
+
+    from a2wsgi import WSGIMiddleware
+    from django.core.wsgi import get_wsgi_application
+
+    from skinsite import asgi
+
+    pool = WSGIMiddleware(get_wsgi_application(), workers=2)  # type: ignore[arg-type]
+    monkeypatch.setattr(asgi, "sync_views", pool)
+    yield asgi.application
+    pool.executor.shutdown(wait=True)
+    gc.collect()
+
+
+class Page:
+    """A result page's long poll, sent straight to the site's ASGI application (the server's
+    side of the hold: ``skinsite.asgi``), with the person's session cookie."""
+
+    def __init__(self, diagnosis: Diagnosis, seconds: float, *, leaves: bool = False) -> None:
+        self.diagnosis = diagnosis
+        self.seconds = seconds
+        self.leaves = leaves
+        self.sent: list[dict[str, Any]] = []
+
+    async def receive(self) -> dict[str, Any]:
+        if not getattr(self, "_asked", False):
+            self._asked = True
+            return {"type": "http.request", "body": b"", "more_body": False}
+        if not self.leaves:
+            await asyncio.sleep(3600)
+        return {"type": "http.disconnect"}
+
+    async def send(self, message: dict[str, Any]) -> None:
+        self.sent.append(message)
+
+    def run(self, application: Any) -> Page:
+        cookie = owner_client(self.diagnosis).cookies[settings.SESSION_COOKIE_NAME].value
+        scope = {
+            "type": "http",
+            "asgi": {"version": "3.0"},
+            "http_version": "1.1",
+            "method": "GET",
+            "scheme": "http",
+            "path": wait_url(self.diagnosis),
+            "raw_path": wait_url(self.diagnosis).encode(),
+            "query_string": f"wait={self.seconds}".encode(),
+            "root_path": "",
+            "headers": [
+                (b"host", b"testserver"),
+                (b"cookie", f"{settings.SESSION_COOKIE_NAME}={cookie}".encode()),
+            ],
+            "client": ("127.0.0.1", 50000),
+            "server": ("testserver", 80),
+        }
+        asyncio.run(application(scope, self.receive, self.send))
+        return self
+
+    @property
+    def status(self) -> int:
+        return int(self.sent[0]["status"])
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {k.decode(): v.decode() for k, v in self.sent[0]["headers"]}
+
+    def json(self) -> Any:
+        return json.loads(b"".join(m.get("body", b"") for m in self.sent[1:]))
+
+
 @pytest.mark.django_db(transaction=True)
-def test_a_waiting_page_is_answered_as_soon_as_the_worker_publishes(
-    queued: Diagnosis, broker_redis: Any
+def test_a_held_page_is_answered_as_soon_as_the_worker_publishes(
+    queued: Diagnosis, broker_redis: Any, fresh_threads: Any
 ) -> None:
     finisher = finish_when_subscribed(broker_redis, queued)
     # Far longer than the test takes: only the publish can end this wait early.
-    response = owner_client(queued).get(wait_url(queued, push.MAX_WAIT_SECONDS))
+    page = Page(queued, push.MAX_WAIT_SECONDS).run(fresh_threads)
     finisher.join()
 
+    assert page.status == 200
+    assert page.json() == {"finished": True}
+    assert push.HOLD_HEADER.lower() not in page.headers
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_held_page_without_an_end_is_answered_not_finished_after_its_wait(
+    queued: Diagnosis, broker_redis: Any, fresh_threads: Any
+) -> None:
+    page = Page(queued, 0.3).run(fresh_threads)
+
+    assert (page.status, page.json()) == (200, {"finished": False})
+    assert push.HOLD_HEADER.lower() not in page.headers
+    assert push.HOLD_SECONDS_HEADER.lower() not in page.headers
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_page_that_leaves_while_held_gets_no_answer(
+    queued: Diagnosis, broker_redis: Any, fresh_threads: Any
+) -> None:
+    page = Page(queued, push.MAX_WAIT_SECONDS, leaves=True).run(fresh_threads)
+
+    assert page.sent == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_with_redis_down_a_held_page_gets_503_and_polls_instead(
+    queued: Diagnosis, settings: Any, fresh_threads: Any
+) -> None:
+    settings.CELERY_BROKER_URL = DEAD_REDIS
+
+    page = Page(queued, push.MAX_WAIT_SECONDS).run(fresh_threads)
+
+    assert (page.status, page.json()) == (503, {"finished": False, "push": False})
+
+
+@pytest.mark.django_db
+def test_the_view_asks_the_server_to_hold_an_unfinished_diagnosis(queued: Diagnosis) -> None:
+    response = owner_client(queued).get(wait_url(queued, 3))
+
     assert response.status_code == 200
-    assert response.json() == {"finished": True}
+    assert response.json() == {"finished": False}
+    assert response[push.HOLD_HEADER] == push.channel(queued.pk)
+    assert response[push.HOLD_SECONDS_HEADER] == "3"
     assert response["Cache-Control"].startswith("max-age=0")
 
 
 @pytest.mark.django_db
-def test_a_finished_diagnosis_is_answered_without_waiting(
-    queued: Diagnosis, broker_redis: Any
-) -> None:
+def test_a_finished_diagnosis_is_answered_without_a_hold(queued: Diagnosis) -> None:
     Diagnosis.objects.filter(pk=queued.pk).update(status=Status.FAILED)
 
     response = owner_client(queued).get(wait_url(queued, push.MAX_WAIT_SECONDS))
 
     assert response.json() == {"finished": True}
-
-
-@pytest.mark.django_db
-def test_a_wait_without_an_end_answers_not_finished(queued: Diagnosis, broker_redis: Any) -> None:
-    response = owner_client(queued).get(wait_url(queued, 0.2))
-
-    assert response.status_code == 200
-    assert response.json() == {"finished": False}
+    assert push.HOLD_HEADER not in response
 
 
 @pytest.mark.django_db
 def test_another_persons_diagnosis_cannot_be_waited_for(
-    queued: Diagnosis, user_factory: Any, broker_redis: Any
+    queued: Diagnosis, user_factory: Any
 ) -> None:
     stranger = Client()
     stranger.force_login(user_factory())
@@ -115,7 +223,7 @@ def test_another_persons_diagnosis_cannot_be_waited_for(
     response = stranger.get(wait_url(queued, 0.2))
 
     assert response.status_code == 404
-    assert b"finished" not in response.content
+    assert push.HOLD_HEADER not in response and b"finished" not in response.content
 
 
 @pytest.mark.django_db
@@ -124,18 +232,7 @@ def test_a_visitor_who_is_not_signed_in_is_sent_to_sign_in(queued: Diagnosis) ->
 
     assert response.status_code == 302
     assert response["Location"].startswith(reverse("account_login"))
-
-
-@pytest.mark.django_db
-def test_with_redis_down_the_long_poll_says_503_and_the_page_polls_instead(
-    queued: Diagnosis, settings: Any
-) -> None:
-    settings.CELERY_BROKER_URL = DEAD_REDIS
-
-    response = owner_client(queued).get(wait_url(queued, 0.2))
-
-    assert response.status_code == 503
-    assert response.json() == {"finished": False, "push": False}
+    assert push.HOLD_HEADER not in response
 
 
 @pytest.mark.parametrize(

@@ -182,7 +182,7 @@ class Command(BaseCommand):
         # One access-log line per request (the result page polls every second) only on demand.
         access_log = ["--access-logfile", "-"] if _is_chatty(level) else []
         command = [
-            sys.executable, "-m", "gunicorn", "skinsite.wsgi:application",
+            sys.executable, "-m", "gunicorn", "skinsite.asgi:application",
             "--bind", f"{host}:{port}", "--workers", str(workers),
             "--log-level", level.lower(), *access_log,
         ]  # fmt: skip
