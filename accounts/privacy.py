@@ -9,7 +9,6 @@ import zipfile
 from typing import IO, Any
 
 from django.contrib.auth import logout
-from django.core.files.storage import default_storage
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.http import HttpRequest
@@ -35,56 +34,25 @@ def _account_record(user: User) -> dict[str, Any]:
     }
 
 
-def _diagnosis_record(diagnosis: Any, image_name: str) -> dict[str, Any]:
-    return {
-        "id": str(diagnosis.public_id),
-        "created_at": diagnosis.created_at,
-        "finished_at": diagnosis.finished_at,
-        "status": diagnosis.status,
-        "outcome": diagnosis.outcome,
-        "red_flag": diagnosis.red_flag,
-        "photo_type": diagnosis.photo_type,
-        "quality_issue": diagnosis.quality_issue,
-        "gate_score": diagnosis.gate_score,
-        "predictions": diagnosis.predictions,
-        "model_version": diagnosis.model_version,
-        "failure": diagnosis.failure_code,
-        "image": image_name,
-    }
-
-
 def export_account_data(*, user: User) -> IO[bytes]:
-    """A ZIP with ``account.json``, ``diagnoses.json`` (with each photo's spot and what the
-    person noticed), ``spots.json``, ``share_links.json`` (the links made for a doctor, never
-    their tokens) and every photo the person uploaded.
+    """A ZIP with ``account.json``, ``diagnoses.json`` and every photo the person uploaded
+    (``diagnosis.services.export_diagnoses``: with each photo's spot and what the person
+    noticed), ``spots.json``, and ``share_links.json`` (the links made for a doctor, never their
+    tokens).
 
     Returns an open temporary file positioned at the start; large exports spill to disk
     instead of memory.
     """
-    from diagnosis.models import Diagnosis
+    from diagnosis.services import export_diagnoses
     from sharing.services import export_records as share_link_records
-    from spots.services import diagnosis_export_fields
     from spots.services import export_records as spot_records
 
     archive = tempfile.SpooledTemporaryFile(max_size=16 * 1024 * 1024)  # noqa: SIM115
-    records = []
     with zipfile.ZipFile(archive, "w", compression=zipfile.ZIP_DEFLATED) as bundle:
-        rows = Diagnosis.objects.for_user(user).select_related("spot", "answers")
-        for diagnosis in rows.order_by("created_at"):
-            image_name = f"images/{diagnosis.public_id}.jpg"
-            try:
-                with default_storage.open(diagnosis.image.name, "rb") as image:
-                    bundle.writestr(image_name, image.read())
-            except OSError:
-                logger.warning("export: photo of diagnosis %s is missing", diagnosis.pk)
-                image_name = ""
-            records.append(
-                _diagnosis_record(diagnosis, image_name) | diagnosis_export_fields(diagnosis)
-            )
+        export_diagnoses(user=user, archive=bundle)
         bundle.writestr(
             "account.json", json.dumps(_account_record(user), cls=DjangoJSONEncoder, indent=2)
         )
-        bundle.writestr("diagnoses.json", json.dumps(records, cls=DjangoJSONEncoder, indent=2))
         spots = spot_records(user=user)
         bundle.writestr("spots.json", json.dumps(spots, cls=DjangoJSONEncoder, indent=2))
         links = share_link_records(user=user)
@@ -94,11 +62,10 @@ def export_account_data(*, user: User) -> IO[bytes]:
 
 
 def delete_account(*, request: HttpRequest, user: User) -> None:
-    """Delete the person, every diagnosis row and every photo file, then sign them out."""
-    from diagnosis.services import delete_all_diagnoses
-
+    """Delete the person, then sign them out. Their diagnoses, spots and share links go with
+    them (each app's ``on_delete=CASCADE``), and each deleted row's files go once that is
+    committed (django-cleanup)."""
     with transaction.atomic():
-        deleted = delete_all_diagnoses(user=user)
-        user.delete()
+        deleted, _ = user.delete()
     logout(request)
-    logger.info("account deleted with %s diagnoses", deleted)
+    logger.info("account deleted with %s rows", deleted)

@@ -8,8 +8,10 @@ worker's side of the state machine (claim, complete, fail, sweep, purge) is ``di
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import uuid
+import zipfile
 from collections.abc import Iterable, Mapping
 from functools import partial
 from typing import IO, TYPE_CHECKING, Any
@@ -17,6 +19,7 @@ from typing import IO, TYPE_CHECKING, Any
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -155,6 +158,48 @@ def delete_all_diagnoses(*, user: User) -> int:
     with transaction.atomic():
         count, _ = Diagnosis.objects.filter(owner=user).delete()
     return count
+
+
+def export_diagnoses(*, user: User, archive: zipfile.ZipFile) -> int:
+    """Write every diagnosis of ``user`` into ``archive``: ``diagnoses.json`` (oldest first, each
+    with its photo's spot and what the person noticed) and each photo as
+    ``images/<public id>.jpg``. Returns how many diagnoses were written.
+
+    A photo missing from storage is logged and its record names no image.
+    """
+    from spots.services import diagnosis_export_fields
+
+    records = []
+    rows = Diagnosis.objects.for_user(user).select_related("spot", "answers")
+    for diagnosis in rows.order_by("created_at", "pk"):
+        image_name = f"images/{diagnosis.public_id}.jpg"
+        try:
+            with default_storage.open(diagnosis.image.name, "rb") as image:
+                archive.writestr(image_name, image.read())
+        except OSError:
+            logger.warning("export: photo of diagnosis %s is missing", diagnosis.pk)
+            image_name = ""
+        records.append(_export_record(diagnosis, image_name) | diagnosis_export_fields(diagnosis))
+    archive.writestr("diagnoses.json", json.dumps(records, cls=DjangoJSONEncoder, indent=2))
+    return len(records)
+
+
+def _export_record(diagnosis: Diagnosis, image_name: str) -> dict[str, Any]:
+    return {
+        "id": str(diagnosis.public_id),
+        "created_at": diagnosis.created_at,
+        "finished_at": diagnosis.finished_at,
+        "status": diagnosis.status,
+        "outcome": diagnosis.outcome,
+        "red_flag": diagnosis.red_flag,
+        "photo_type": diagnosis.photo_type,
+        "quality_issue": diagnosis.quality_issue,
+        "gate_score": diagnosis.gate_score,
+        "predictions": diagnosis.predictions,
+        "model_version": diagnosis.model_version,
+        "failure": diagnosis.failure_code,
+        "image": image_name,
+    }
 
 
 def delete_stored_files(names: Iterable[str]) -> None:

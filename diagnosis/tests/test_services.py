@@ -279,3 +279,28 @@ def test_a_rolled_back_deletion_keeps_the_files(
 
     assert Diagnosis.objects.filter(pk=pk).exists()
     assert len(media_files(settings)) == 2
+
+
+def test_the_export_holds_the_persons_photos_and_records_and_names_no_missing_photo(
+    user_factory: Any, active_model: Any, enqueued: list[int]
+) -> None:
+    import json
+    import zipfile
+
+    me = user_factory()
+    first = services.submit_diagnosis(user=me, upload=images.jpeg((400, 300)))
+    gone = services.submit_diagnosis(user=me, upload=images.jpeg())
+    services.submit_diagnosis(user=user_factory(), upload=images.jpeg())
+    default_storage.delete(gone.image.name)
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        assert services.export_diagnoses(user=me, archive=archive) == 2
+    bundle = zipfile.ZipFile(buffer)
+
+    records = json.loads(bundle.read("diagnoses.json"))
+    assert [r["id"] for r in records] == [str(first.public_id), str(gone.public_id)]
+    assert records[0]["image"] == f"images/{first.public_id}.jpg"
+    assert Image.open(io.BytesIO(bundle.read(records[0]["image"]))).size == (400, 300)
+    assert records[1]["image"] == ""
+    assert bundle.namelist() == [records[0]["image"], "diagnoses.json"]
