@@ -30,7 +30,15 @@ from typing import Any
 from testing.shell_client import ShellClient, ShellError
 from testing.site_data import SiteData
 
-__all__ = ["LiveStack", "ShellError", "free_port", "port_open", "rss_kib", "wait_until"]
+__all__ = [
+    "LiveStack",
+    "ShellError",
+    "free_port",
+    "port_open",
+    "rss_kib",
+    "start_celery_worker",
+    "wait_until",
+]
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -83,6 +91,24 @@ def rss_kib(pid: int) -> int | None:
     return None
 
 
+def start_celery_worker(
+    app: str, *, queues: str, concurrency: int, env: dict[str, str], log: Path, name: str
+) -> subprocess.Popen[bytes]:
+    """``celery -A app worker`` (prefork) in a process group of its own, logging to ``log``:
+    how every test and benchmark runs a worker process (``app="testing.worker"`` for the
+    instrumented one, ``"skinsite"`` for the site's own)."""
+    return subprocess.Popen(
+        [
+            sys.executable, "-m", "celery", "-A", app, "worker", "--pool", "prefork",
+            "--queues", queues, "--concurrency", str(concurrency), "--loglevel", "INFO",
+            "--hostname", f"{name}-{uuid.uuid4().hex[:6]}@%h", "--without-gossip",
+            "--without-mingle",
+        ],
+        cwd=ROOT, env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )  # fmt: skip
+
+
 def _redis_binary() -> str:
     from skinsite.management.commands.run_site import find_redis_server
 
@@ -95,6 +121,9 @@ class LiveStack(SiteData):
 
     ``model``: ``"default"`` activates the shipped default model (a tiny test model when none is
     shipped yet), ``"tiny"`` always the tiny test model, ``"none"`` no model at all.
+    ``database_url``: the PostgreSQL server (any database on it) where the stack creates and
+    drops its own database; ``DATABASE_URL`` by default, SQLite when it is not PostgreSQL.
+    ``drop_env``: variables of the caller's environment the stack must not inherit.
     """
 
     folder: Path
@@ -104,6 +133,8 @@ class LiveStack(SiteData):
     worker_app: str = "testing.worker"
     model: str = "default"
     extra_env: dict[str, str] = field(default_factory=dict)
+    database_url: str = field(default_factory=lambda: os.environ.get("DATABASE_URL", ""))
+    drop_env: tuple[str, ...] = ()
     redis_port: int = field(default_factory=free_port)
     web_port: int = field(default_factory=free_port)
     redis: subprocess.Popen[bytes] | None = None
@@ -184,6 +215,8 @@ class LiveStack(SiteData):
         }
         for name in ("MEDIA_ROOT", "MODELS_DIR", "STATIC_ROOT", "CELERY_BROKER_WRITE_URL"):
             env.pop(name, None)  # the stack's own folders and broker, never the caller's
+        for name in self.drop_env:
+            env.pop(name, None)
         if self._database:
             env["DATABASE_URL"] = self._database
         else:
@@ -280,32 +313,13 @@ class LiveStack(SiteData):
         """Start a Celery worker (prefork) in its own process group; ``env`` adds variables."""
         index = len(self.worker_procs)
         log_path = self.folder / f"worker-{index}.log"
-        worker = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                app or self.worker_app,
-                "worker",
-                "--pool",
-                "prefork",
-                "--queues",
-                queues,
-                "--concurrency",
-                str(concurrency or self.worker_concurrency),
-                "--loglevel",
-                "INFO",
-                "--hostname",
-                f"w{index}-{uuid.uuid4().hex[:6]}@%h",
-                "--without-gossip",
-                "--without-mingle",
-            ],
-            cwd=ROOT,
+        worker = start_celery_worker(
+            app or self.worker_app,
+            queues=queues,
+            concurrency=concurrency or self.worker_concurrency,
             env={**self.env, **(env or {})},
-            stdout=log_path.open("ab"),
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
+            log=log_path,
+            name=f"w{index}",
         )
         self.worker_procs.append(worker)
         self.worker_logs[worker.pid] = log_path
@@ -433,8 +447,15 @@ class LiveStack(SiteData):
                 os.kill(child, signal.SIGKILL)
 
     # --- database -------------------------------------------------------------------------
+    @property
+    def database(self) -> str:
+        """Which database the stack uses, in words (for reports)."""
+        if self._database:
+            return "PostgreSQL (a new database, dropped afterwards)"
+        return "SQLite (in the stack's folder)"
+
     def _create_database(self) -> None:
-        url = os.environ.get("DATABASE_URL", "")
+        url = self.database_url
         if not url.startswith(("postgres://", "postgresql://")):
             return
         import psycopg
@@ -449,8 +470,7 @@ class LiveStack(SiteData):
             return
         import psycopg
 
-        admin_url = os.environ["DATABASE_URL"]
         name = self._database.rsplit("/", 1)[1]
-        with psycopg.connect(admin_url, autocommit=True) as conn:
+        with psycopg.connect(self.database_url, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         self._database = None

@@ -21,7 +21,9 @@ pool child (after the fork, like the site's own model loading) it wraps two func
   ``crash``  the pool child kills itself with SIGKILL, every attempt.
 
 ``SKINSITE_FAULT_DELAY_SECONDS`` slows every classification down, so that a test can be sure to
-kill a worker in the middle of a job. Without these variables nothing but the outcome log changes.
+kill a worker in the middle of a job. ``SKINSITE_TESTING_BROKER_PREFIX`` puts every broker key
+under a prefix (a test on a shared Redis then never takes another run's messages). Without these
+variables nothing but the outcome log changes.
 """
 
 from __future__ import annotations
@@ -44,6 +46,12 @@ logger = logging.getLogger("testing.worker")
 
 FAULT_EMAIL = re.compile(r"^fault-(?P<mode>[a-z]+)\.")
 _current: dict[str, Any] = {}
+
+if os.environ.get("SKINSITE_TESTING_BROKER_PREFIX"):
+    app.conf.broker_transport_options = {
+        **app.conf.broker_transport_options,
+        "global_keyprefix": os.environ["SKINSITE_TESTING_BROKER_PREFIX"],
+    }
 
 
 def _testing_dir() -> Path:
