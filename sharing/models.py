@@ -1,4 +1,5 @@
-"""A read-only link to one diagnosis, for a doctor: only the hash of its token is stored."""
+"""A read-only link to one diagnosis or one spot, for a doctor: only the hash of its token is
+stored."""
 
 from __future__ import annotations
 
@@ -28,7 +29,7 @@ class ShareLinkQuerySet(models.QuerySet["ShareLink"]):
 
 
 class ShareLink(models.Model):
-    """One read-only link to one diagnosis.
+    """One read-only link to one diagnosis, or to one spot (its finished photos over time).
 
     States (by time and by the owner, never back)::
 
@@ -37,7 +38,8 @@ class ShareLink(models.Model):
                         └──owner revokes──▶ REVOKED (revoked_at set)
 
     The token itself is shown to the owner once, when the link is made; the row keeps only its
-    sha256. Deleting the diagnosis (or the account) deletes its links.
+    sha256. Deleting the diagnosis, the spot (or the account) deletes its links. A spot's link
+    shows the spot as it is when opened: photos added while it works show too.
     """
 
     class State(models.TextChoices):
@@ -48,8 +50,16 @@ class ShareLink(models.Model):
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="share_links"
     )
+    # Exactly one of the two (a constraint below).
     diagnosis = models.ForeignKey(
-        "diagnosis.Diagnosis", on_delete=models.CASCADE, related_name="share_links"
+        "diagnosis.Diagnosis",
+        on_delete=models.CASCADE,
+        related_name="share_links",
+        null=True,
+        blank=True,
+    )
+    spot = models.ForeignKey(
+        "spots.Spot", on_delete=models.CASCADE, related_name="share_links", null=True, blank=True
     )
     token_hash = models.CharField(max_length=64, unique=True, editable=False)
     created_at = models.DateTimeField()
@@ -69,9 +79,16 @@ class ShareLink(models.Model):
                 condition=models.Q(expires_at__gt=models.F("created_at")),
                 name="sharelink_expires_after_creation",
             ),
+            models.CheckConstraint(
+                condition=models.Q(diagnosis__isnull=False, spot__isnull=True)
+                | models.Q(diagnosis__isnull=True, spot__isnull=False),
+                name="sharelink_one_diagnosis_or_one_spot",
+            ),
         ]
 
     def __str__(self) -> str:
+        if self.spot_id is not None:
+            return f"share link {self.pk} of spot {self.spot_id}"
         return f"share link {self.pk} of diagnosis {self.diagnosis_id}"
 
     def state(self, *, now: datetime | None = None) -> ShareLink.State:

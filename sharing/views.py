@@ -1,4 +1,4 @@
-"""The owner's actions on links (make, withdraw), the doctor's read-only page, the PDF report.
+"""The owner's actions on links (make, withdraw), the doctor's read-only pages, the PDF reports.
 
 The doctor's page needs no account: the token in its address is the only key. An expired,
 withdrawn, mistyped or tampered token, and a link whose diagnosis was deleted, all get the same
@@ -25,7 +25,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from diagnosis.models import Diagnosis
 from diagnosis.outcomes import PHOTO_TIPS
-from diagnosis.presentation import result_view
+from diagnosis.presentation import disease_catalogue, result_view
 from diagnosis.views import _private_file
 from sharing import report as reports
 from sharing import services
@@ -68,10 +68,25 @@ def _link_not_found(request: HttpRequest) -> HttpResponse:
 @require_GET
 @_shared_view
 def shared_diagnosis(request: HttpRequest, token: str) -> HttpResponse:
-    """The doctor's read-only page: the photo and the same result panel as the owner's page."""
+    """The doctor's read-only page: the photo and the same result panel as the owner's page;
+    for a spot's link, each finished photo of the spot, oldest first, with its panel."""
     link = services.open_share_link(token)
     if link is None:
         return _link_not_found(request)
+    if link.spot is not None:
+        catalogue = disease_catalogue()
+        entries = [
+            (row, result_view(row, catalogue=catalogue))
+            for row in services.shared_spot_photos(link.spot)
+        ]
+        context = {
+            "link": link,
+            "token": token,
+            "spot": link.spot,
+            "entries": entries,
+            "photo_tips": PHOTO_TIPS,
+        }
+        return render(request, "sharing/shared_spot.html", context)
     diagnosis = link.diagnosis
     result = result_view(diagnosis)
     context = {
@@ -92,17 +107,28 @@ def shared_diagnosis(request: HttpRequest, token: str) -> HttpResponse:
 def shared_photo(request: HttpRequest, token: str) -> HttpResponseBase:
     """The photo of a shared diagnosis, for whoever holds a usable token (not counted)."""
     link = services.find_share_link(token)
-    if link is None:
+    if link is None or link.diagnosis is None:
         return _link_not_found(request)
     return _private_file(link.diagnosis.image.name)
 
 
-@login_required
-@require_POST
-def create_link(request: HttpRequest, public_id: UUID) -> HttpResponse:
-    """Make a link to one of the person's own finished diagnoses; show it once."""
-    diagnosis = get_object_or_404(Diagnosis.objects.for_user(request.user), public_id=public_id)
-    back = reverse("diagnosis:detail", args=[diagnosis.public_id]) + "#share"
+@require_GET
+@_shared_view
+def shared_spot_photo(request: HttpRequest, token: str, public_id: UUID) -> HttpResponseBase:
+    """One photo of a shared spot: only one its link shows (the spot's, finished)."""
+    link = services.find_share_link(token)
+    if link is None or link.spot is None:
+        return _link_not_found(request)
+    diagnosis = services.shared_spot_photos(link.spot).filter(public_id=public_id).first()
+    if diagnosis is None:
+        return _link_not_found(request)
+    return _private_file(diagnosis.image.name)
+
+
+def _make_link(
+    request: HttpRequest, back: str, make: Callable[[int], services.NewLink], not_ready: str
+) -> HttpResponse:
+    """Validate the form, count the attempt, ``make`` the link and show it once at ``back``."""
     form = ShareLinkForm(request.POST)
     if not form.is_valid():
         messages.error(request, _("Choose how long the link should work."))
@@ -111,13 +137,9 @@ def create_link(request: HttpRequest, public_id: UUID) -> HttpResponse:
     if refused is not None:
         return refused
     try:
-        new = services.create_share_link(
-            user=request.user,  # type: ignore[arg-type]
-            diagnosis=diagnosis,
-            days=form.cleaned_data["days"],
-        )
+        new = make(form.cleaned_data["days"])
     except services.NotShareable:
-        messages.error(request, _("Only a finished check can be shared. Please wait for it."))
+        messages.error(request, not_ready)
         return redirect(back)
     request.session[NEW_LINK_SESSION_KEY] = {
         "pk": new.link.pk,
@@ -128,11 +150,50 @@ def create_link(request: HttpRequest, public_id: UUID) -> HttpResponse:
 
 @login_required
 @require_POST
+def create_link(request: HttpRequest, public_id: UUID) -> HttpResponse:
+    """Make a link to one of the person's own finished diagnoses; show it once."""
+    diagnosis = get_object_or_404(Diagnosis.objects.for_user(request.user), public_id=public_id)
+    return _make_link(
+        request,
+        reverse("diagnosis:detail", args=[diagnosis.public_id]) + "#share",
+        lambda days: services.create_share_link(
+            user=request.user,  # type: ignore[arg-type]
+            diagnosis=diagnosis,
+            days=days,
+        ),
+        _("Only a finished check can be shared. Please wait for it."),
+    )
+
+
+@login_required
+@require_POST
+def create_spot_link(request: HttpRequest, public_id: UUID) -> HttpResponse:
+    """Make a link to one of the person's own spots (with a finished photo); show it once."""
+    spot = get_object_or_404(Spot.objects.for_user(request.user), public_id=public_id)
+    return _make_link(
+        request,
+        reverse("spots:detail", args=[spot.public_id]) + "#share",
+        lambda days: services.create_spot_share_link(
+            user=request.user,  # type: ignore[arg-type]
+            spot=spot,
+            days=days,
+        ),
+        _("A spot can be shared once one of its photos has a result."),
+    )
+
+
+@login_required
+@require_POST
 def revoke_link(request: HttpRequest, pk: int) -> HttpResponse:
     """Withdraw one of the person's links at once."""
-    link = get_object_or_404(ShareLink.objects.filter(owner=request.user.pk), pk=pk)
+    link = get_object_or_404(
+        ShareLink.objects.filter(owner=request.user.pk).select_related("diagnosis", "spot"), pk=pk
+    )
     if services.revoke_share_link(link=link):
         messages.success(request, _("The link was withdrawn: it no longer opens."))
+    if link.spot is not None:
+        return redirect(reverse("spots:detail", args=[link.spot.public_id]) + "#share")
+    assert link.diagnosis is not None  # noqa: S101 - one of the two, by the table's constraint
     return redirect(reverse("diagnosis:detail", args=[link.diagnosis.public_id]) + "#share")
 
 

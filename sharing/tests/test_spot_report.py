@@ -112,9 +112,13 @@ def test_another_person_s_spot_is_refused(client: Client, user_factory: Any, spo
     assert response["Location"].startswith(reverse("account_login"))
 
 
-def test_the_spot_page_offers_the_pdf(client: Client, person: Any, spot: Spot) -> None:
+def test_the_spot_page_offers_the_pdf_in_both_languages(
+    client: Client, person: Any, spot: Spot
+) -> None:
     client.force_login(person)
     client.cookies["django_language"] = "ar"
     html = client.get(reverse("spots:detail", args=[spot.public_id])).content.decode()
     link = reverse("sharing:spot_report", args=[spot.public_id])
-    assert f'href="{link}" data-spot-report>نزّل ملف PDF لهذه البقعة</a>' in html
+    assert "اعرض هذه البقعة على طبيب" in html
+    for language in ("en", "ar"):
+        assert f'href="{link}?language={language}" download' in html
