@@ -131,7 +131,7 @@ def make_split(
             "data_fingerprint": keep.get("data_fingerprint"),
             "images": len(kept),
         }
-        split["method"] += "; images of an earlier split keep their parts"
+        split["method"] = f"{split['method']}; images of an earlier split keep their parts"
     return split
 
 
