@@ -71,7 +71,7 @@ QUICK = TrainingConfig(
 
 def recipe_for(manifest: Any):
     """The recipe that made the artifact (``improved`` when it does not say)."""
-    from mltrain.ml.engine import RECIPES, recipe_config
+    from mltrain.ml.config import RECIPES, recipe_config
 
     recipe = str(manifest.raw.get("recipe") or "improved")
     if recipe not in RECIPES:
@@ -84,11 +84,10 @@ class Trainer:
 
     def __init__(self, manifest: Any, train_config: Any, labels: list[int], threads: int) -> None:
         import torch
-        from torch import nn
 
-        from mltrain.ml import engine
-        from mltrain.ml.architectures import build_model, split_parameters
-        from mltrain.ml.metrics import class_weights
+        from mltrain.ml.architectures import build_model
+        from mltrain.ml.device import autocast, precision_name
+        from mltrain.ml.optimisation import build_criterion, build_optimiser, set_trainable
 
         torch.set_num_threads(threads)
         self.torch = torch
@@ -98,24 +97,16 @@ class Trainer:
         )
         self.model = build_model(train_config.arch, num_classes=len(manifest.class_keys))
         self.model.to(memory_format=self.memory_format)
-        weights = class_weights(labels, len(manifest.class_keys), train_config.class_weighting)
-        self.criterion = nn.CrossEntropyLoss(
-            weight=torch.tensor(weights), label_smoothing=train_config.label_smoothing
-        )
-        backbone, head = split_parameters(self.model, train_config.arch)
-        groups = [
-            {"params": backbone, "lr": train_config.lr},
-            {"params": head, "lr": train_config.head_lr or train_config.lr},
-        ]
-        optimiser = torch.optim.AdamW if train_config.optimizer == "adamw" else torch.optim.Adam
-        self.optimiser = optimiser(groups, weight_decay=train_config.weight_decay)
+        cpu = torch.device("cpu")
+        self.criterion = build_criterion(labels, len(manifest.class_keys), train_config, cpu)
+        self.optimiser = build_optimiser(self.model, train_config)
         # The engine's own freezing (frozen stem blocks stay in eval mode) and precision choice.
-        frozen = engine._set_trainable(self.model, train_config, train_config.freeze_epochs)
+        frozen = set_trainable(self.model, train_config, train_config.freeze_epochs)
         self.model.train()
         for module in frozen:
             module.eval()
-        self.engine_autocast = lambda: engine._autocast(torch.device("cpu"), train_config)
-        self.engine_precision = engine._precision_name(torch.device("cpu"))
+        self.engine_autocast = lambda: autocast(cpu)
+        self.engine_precision = precision_name(cpu)
 
     def step(self, images, labels, *, autocast: bool = True) -> None:
         torch = self.torch

@@ -30,20 +30,18 @@ import traceback
 import warnings
 from pathlib import Path
 
-import numpy as np
 import torch
 
 from .architectures import build_model
-from .calibration import expected_calibration_error, fit_temperature, softmax
-from .data import DataError, ImageDataset
-from .distill import with_teacher
-from .engine import TrainConfig, predict_logits, recipe_config, train
-from .metrics import evaluate
-from .pipeline import TRAINED_STATE_FORMAT, normalisation_for
+from .calibration import expected_calibration_error
+from .config import recipe_config
+from .data import DataError
+from .engine import train
+from .pipeline import normalisation_for
 from .roots import data_roots, load_roots
 from .split import apply_split, load_split, make_split, save_split
-from .transforms import EvalTransform, train_transform
-from .watermark import training_set
+from .stages import build_datasets, calibrate_and_evaluate
+from .trained_state import save_trained_state
 
 TABLE_COLUMNS = (
     "name",
@@ -62,26 +60,6 @@ TABLE_COLUMNS = (
     "test_ece",
     "error",
 )
-
-
-def trained_state(
-    model: torch.nn.Module, config: TrainConfig, result, entry: dict, split: dict
-) -> dict:
-    """What ``train_model --trained-state`` needs: best weights, how they were trained and on
-    which split."""
-    return {
-        "format": TRAINED_STATE_FORMAT,
-        "split": split,
-        "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
-        "config": {**config.to_dict(), "deadline": None, "device": "cpu", "num_workers": 0},
-        "recipe": entry.get("recipe", "reference"),
-        "weights": entry.get("weights", "none"),
-        "training": {
-            **result.record(),
-            "device": torch.cuda.get_device_name(0) if torch.cuda.is_available() else "cpu",
-            "torch": str(torch.__version__),
-        },
-    }
 
 
 def weights_label(weights: str | None) -> str:
@@ -110,33 +88,11 @@ def run_one(
     )
     config.deadline = time.time() + float(entry["budget_s"])
     model = build_model(config.arch, weights=weights)
-    eval_tf = EvalTransform(config.input_size, config.mean, config.std)
-    train_set = training_set(
-        parts["train"],
-        train_transform(
-            config.augment, config.input_size, config.mean, config.std, config.phone_augment
-        ),
-        neutralise=config.neutralise_watermark,
-        log=log,
-    )
-    val_set = ImageDataset(parts["val"], eval_tf)
-    test_set = ImageDataset(parts["test"], eval_tf)
-    if config.teacher:
-        train_set = with_teacher(
-            train_set, config.teacher, cache_dir=out / ".teacher-logits", device=device, log=log
-        )
-    result = train(model, train_set, val_set, config, log=log, progress=False)
-    val_logits = predict_logits(model, val_set, config=config)
-    test_logits = predict_logits(model, test_set, config=config)
-    temperature = fit_temperature(val_logits, np.asarray(val_set.labels))
-    test_labels = np.asarray(test_set.labels)
-    probs = softmax(test_logits, temperature)
-    metrics = evaluate(
-        probs,
-        test_labels,
-        sources=[r.source for r in parts["test"]],
-        photo_types=[r.photo_type for r in parts["test"]],
-    )
+    sets = build_datasets(parts, config, teacher_cache=out / ".teacher-logits", log=log)
+    result = train(model, sets.train, sets.val, config, log=log, progress=False)
+    evaluation = calibrate_and_evaluate(model, sets, config)
+    metrics, probs = evaluation.test_metrics, evaluation.test_probs
+    temperature, test_labels = evaluation.temperature, evaluation.test_labels
     clinical = metrics.get("by_photo_type", {}).get("clinical", {})
     best = next((h for h in result.history if h["epoch"] == result.best_epoch), {})
     row = {
@@ -164,10 +120,7 @@ def run_one(
         },
     }
     if entry.get("save_state"):
-        state_path = out / f"{entry['name']}.pt"
-        partial = state_path.with_suffix(".part")
-        torch.save(trained_state(model, config, result, entry, split), partial)
-        partial.replace(state_path)
+        save_trained_state(out / f"{entry['name']}.pt", model, config, result, entry, split)
     return row
 
 

@@ -84,7 +84,7 @@ def shared_skin10() -> Path:
 
 
 def tiny_config(arch: str = "custom_cnn", **overrides):
-    from mltrain.ml.engine import TrainConfig
+    from mltrain.ml.config import TrainConfig
 
     values = {"arch": arch, "epochs": 1, "batch_size": 8, "input_size": 32, "patience": 5}
     values.update(overrides)
@@ -107,16 +107,22 @@ def tiny_train_val_sets(data: Path):
 
 
 def train_tiny(data: Path, out: Path, arch: str = "custom_cnn", version: str = "v1", **overrides):
-    from mltrain.ml.pipeline import run_training
+    from mltrain.ml.architectures import build_model
+    from mltrain.ml.pipeline import RunOptions, run_training
+    from mltrain.ml.roots import as_roots, load_roots
 
+    config = tiny_config(arch, **overrides)
     return run_training(
-        data,
-        output_root=out,
-        version=version,
-        config=tiny_config(arch, **overrides),
-        log=lambda _msg: None,
-        progress=False,
-        latency_repeats=0,
+        listing=load_roots(as_roots(data)),
+        model=build_model(config.arch, num_classes=len(CLASS_KEYS), weights="none"),
+        config=config,
+        options=RunOptions(
+            output_root=out,
+            version=version,
+            log=lambda _msg: None,
+            progress=False,
+            latency_repeats=0,
+        ),
     )
 
 

@@ -8,7 +8,7 @@ import torch
 from PIL import Image
 
 from mltrain.ml import augment
-from mltrain.ml.engine import TrainConfig
+from mltrain.ml.config import TrainConfig
 from mltrain.ml.transforms import BatchColourJitter, batch_transform, train_transform
 
 PER_IMAGE = {

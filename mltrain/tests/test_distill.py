@@ -11,6 +11,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from mltrain.ml.config import TrainingError
 from mltrain.ml.data import ImageDataset, load_dataset
 from mltrain.ml.distill import (
     TeacherTargets,
@@ -20,7 +21,7 @@ from mltrain.ml.distill import (
     load_teacher,
     teacher_logits,
 )
-from mltrain.ml.engine import TrainingError, train
+from mltrain.ml.engine import train
 from mltrain.ml.transforms import EvalTransform
 from mltrain.tests.conftest import make_image, tiny_config, train_tiny
 

@@ -8,8 +8,8 @@ from sklearn.utils.class_weight import compute_class_weight
 
 from mltrain.ml.calibration import expected_calibration_error, fit_temperature, softmax
 from mltrain.ml.data import ImageDataset, ImageRecord
-from mltrain.ml.engine import sample_weights
 from mltrain.ml.metrics import balanced_accuracy, class_weights, evaluate
+from mltrain.ml.sampling import sample_weights
 
 
 def test_balanced_class_weights_equal_scikit_learns():

@@ -14,12 +14,12 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from mltrain.ml.data import ImageDataset, ImageRecord, load_dataset
-from mltrain.ml.engine import sample_weights
-from mltrain.ml.pipeline import load_trained_state
 from mltrain.ml.predictors import load_predictor
+from mltrain.ml.sampling import sample_weights
 from mltrain.ml.split import make_split, save_split
 from mltrain.ml.sweep import main as sweep_main
 from mltrain.ml.sweep import weights_label
+from mltrain.ml.trained_state import load_trained_state
 from mltrain.models import ModelVersion
 
 TINY = {"input_size": 32, "batch_size": 8, "epochs": 2, "epoch_samples": 16, "patience": 5}

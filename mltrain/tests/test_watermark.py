@@ -136,8 +136,9 @@ def test_a_run_with_a_marked_train_only_root_pastes_its_mark_and_never_tests_on_
 ):
     import csv
 
-    from mltrain.ml.pipeline import run_training
-    from mltrain.ml.roots import data_roots
+    from mltrain.ml.architectures import build_model
+    from mltrain.ml.pipeline import RunOptions, run_training
+    from mltrain.ml.roots import data_roots, load_roots
     from mltrain.tests.conftest import tiny_config
 
     marked = tmp_path / "marked"
@@ -154,8 +155,10 @@ def test_a_run_with_a_marked_train_only_root_pastes_its_mark_and_never_tests_on_
         writer.writerows(rows)
     lines: list[str] = []
     outcome = run_training(
-        data_roots([manifest_data], [marked]), output_root=tmp_path / "models", version="wm",
-        config=tiny_config(), log=lines.append, progress=False, latency_repeats=0,
+        listing=load_roots(data_roots([manifest_data], [marked])),
+        model=build_model("custom_cnn"), config=tiny_config(),
+        options=RunOptions(output_root=tmp_path / "models", version="wm", log=lines.append,
+                           progress=False, latency_repeats=0),
     )  # fmt: skip
     assert any(line.startswith("watermark: 24 marked photos") for line in lines)
     split = outcome.split

@@ -9,7 +9,8 @@ import pytest
 import torch
 
 from mltrain.ml.architectures import build_model
-from mltrain.ml.engine import TrainingError, train
+from mltrain.ml.config import TrainingError
+from mltrain.ml.engine import train
 from mltrain.tests.conftest import tiny_config, tiny_train_val_sets
 
 # One optimiser step per epoch: the tiny training part (about 32 images) fits one batch. At this

@@ -11,8 +11,8 @@ from django.core.management.base import CommandError
 
 from mltrain.ml.architectures import WeightsError
 from mltrain.ml.artifacts import ArtifactError
+from mltrain.ml.config import TrainingError
 from mltrain.ml.data import DataError
-from mltrain.ml.engine import TrainingError
 
 EXPECTED_ERRORS = (DataError, WeightsError, ArtifactError, TrainingError, ValueError)
 
@@ -42,7 +42,7 @@ def command_errors() -> Iterator[None]:
 def add_training_options(parser, *, arch_required: bool = True) -> None:
     from mltrain.ml.architectures import ARCHITECTURES
     from mltrain.ml.augment import PHONE_AUGMENTATIONS
-    from mltrain.ml.engine import RECIPES
+    from mltrain.ml.config import RECIPES
     from mltrain.ml.transforms import AUGMENTATIONS
 
     if arch_required:

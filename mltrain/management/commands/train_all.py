@@ -46,8 +46,9 @@ class Command(BaseCommand):
         from mltrain import services
         from mltrain.ml import plots
         from mltrain.ml.architectures import build_model
-        from mltrain.ml.engine import recipe_config, resolve_device
-        from mltrain.ml.pipeline import run_training
+        from mltrain.ml.config import recipe_config
+        from mltrain.ml.device import resolve_device
+        from mltrain.ml.pipeline import RunOptions, run_training
         from mltrain.ml.report import comparison_csv, comparison_markdown
         from mltrain.ml.roots import describe, load_roots
         from mltrain.ml.split import load_split, make_split, save_split
@@ -88,18 +89,19 @@ class Command(BaseCommand):
                     run=run,
                     train=functools.partial(
                         run_training,
-                        roots,
-                        output_root=output,
-                        version=run.version,
-                        config=config,
-                        weights=source,
-                        recipe=options["recipe"],
-                        normalisation=options["normalisation"],
-                        split_file=split_file,
-                        log=self.stdout.write,
-                        progress=not options["no_progress"],
-                        model=models[arch],
                         listing=listing,
+                        model=models[arch],
+                        config=config,
+                        options=RunOptions(
+                            output_root=output,
+                            version=run.version,
+                            weights=source,
+                            recipe=options["recipe"],
+                            normalisation=options["normalisation"],
+                            split_file=split_file,
+                            log=self.stdout.write,
+                            progress=not options["no_progress"],
+                        ),
                     ),
                 )
                 run.refresh_from_db()

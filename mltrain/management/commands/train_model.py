@@ -38,10 +38,12 @@ class Command(BaseCommand):
     def handle(self, *args, **options) -> None:
         from mltrain import services
         from mltrain.ml.architectures import build_model
+        from mltrain.ml.config import TrainConfig, recipe_config
+        from mltrain.ml.device import resolve_device
         from mltrain.ml.distill import load_teacher
-        from mltrain.ml.engine import TrainConfig, recipe_config, resolve_device
-        from mltrain.ml.pipeline import load_trained_state, run_training
+        from mltrain.ml.pipeline import RunOptions, package_trained_state, run_training
         from mltrain.ml.roots import describe, load_roots
+        from mltrain.ml.trained_state import load_trained_state
         from mltrain.models import TrainingRun
 
         arch = options["arch"]
@@ -89,28 +91,31 @@ class Command(BaseCommand):
                 run.status = TrainingRun.Status.RUNNING
                 run.error = ""
                 run.save(update_fields=["status", "error"])
+            run_options = RunOptions(
+                output_root=output,
+                version=version,
+                weights=weights,
+                recipe=recipe,
+                normalisation=options["normalisation"],
+                split_file=Path(options["split"]) if options["split"] else None,
+                keep_split_file=Path(options["keep_split"]) if options["keep_split"] else None,
+                resume=options["resume"],
+                log=self.stdout.write,
+                progress=not options["no_progress"],
+            )
+
+            def train_or_package():
+                if trained is None:
+                    return run_training(
+                        listing=listing, model=model, config=config, options=run_options
+                    )
+                return package_trained_state(
+                    listing=listing, model=model, config=config, trained=trained,
+                    options=run_options,
+                )  # fmt: skip
+
             services.train_model_version(
-                run=run,
-                activate=options["activate"],
-                train=lambda: run_training(
-                    roots,
-                    output_root=output,
-                    version=version,
-                    config=config,
-                    weights=weights,
-                    recipe=recipe,
-                    normalisation=options["normalisation"],
-                    split_file=Path(options["split"]) if options["split"] else None,
-                    keep_split_file=(
-                        Path(options["keep_split"]) if options["keep_split"] else None
-                    ),
-                    resume=options["resume"],
-                    log=self.stdout.write,
-                    progress=not options["no_progress"],
-                    model=model,
-                    listing=listing,
-                    trained=trained,
-                ),
+                run=run, activate=options["activate"], train=train_or_package
             )
         run.refresh_from_db()
         self.stdout.write(
