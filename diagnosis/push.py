@@ -31,6 +31,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
+from uuid import UUID
 
 import redis
 import redis.asyncio
@@ -64,10 +65,10 @@ def _redis_url() -> str:
     return str(settings.CELERY_BROKER_URL)
 
 
-def channel(diagnosis_id: int) -> str:
+def channel(public_id: UUID | str) -> str:
     """The channel of one diagnosis, named with the Redis database number of the site."""
     database = redis.connection.parse_url(_redis_url()).get("db", 0)
-    return f"skinsite:{database}:diagnosis:{diagnosis_id}:finished"
+    return f"skinsite:{database}:diagnosis:{public_id}:finished"
 
 
 @functools.cache
@@ -82,8 +83,14 @@ def _publisher(url: str) -> redis.Redis:
 
 def publish_finished(diagnosis_id: int) -> None:
     """Wake whoever waits for this diagnosis; a Redis that is down is logged, never raised."""
+    from diagnosis.models import Diagnosis
+
+    rows = Diagnosis.objects.filter(pk=diagnosis_id)
+    public_id = rows.values_list("public_id", flat=True).first()
+    if public_id is None:
+        return  # deleted meanwhile: nobody to tell
     try:
-        _publisher(_redis_url()).publish(channel(diagnosis_id), MESSAGE)
+        _publisher(_redis_url()).publish(channel(public_id), MESSAGE)
     except (RedisError, OSError) as exc:
         logger.warning("diagnosis %s: could not publish its end (%s)", diagnosis_id, exc)
 
@@ -94,11 +101,11 @@ def holds(view: Any) -> Any:
     return view
 
 
-def hold(response: R, diagnosis_id: int, seconds: float) -> R:
+def hold(response: R, public_id: UUID | str, seconds: float) -> R:
     """Ask the server to hold ``response`` until the diagnosis's channel has a message or
     ``seconds`` passed, and then to ask the view again. A server without push (a WSGI server)
     sends ``response`` as it is, and the page asks again a little later."""
-    response[HOLD_HEADER] = channel(diagnosis_id)
+    response[HOLD_HEADER] = channel(public_id)
     response[HOLD_SECONDS_HEADER] = f"{min(seconds, MAX_WAIT_SECONDS):g}"
     return response
 

@@ -1,18 +1,14 @@
-"""The result page's long poll: answered as soon as the diagnosis finished (see ``diagnosis.push``
-for how the server holds it without a thread)."""
+"""The result page's long poll: the status endpoint's answer, held by the server until the
+diagnosis finished (see ``diagnosis.push`` for how it is held without a thread)."""
 
 from __future__ import annotations
 
+import json
 from uuid import UUID
 
-from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, JsonResponse
-from django.shortcuts import get_object_or_404
-from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
+from django.http import HttpRequest, HttpResponse
 
-from diagnosis import push
-from diagnosis.models import Diagnosis
+from diagnosis import push, views
 
 
 def _seconds(value: str | None) -> float:
@@ -27,19 +23,13 @@ def _seconds(value: str | None) -> float:
 
 
 @push.holds
-@login_required
-@never_cache
-@require_GET
-def wait(request: HttpRequest, public_id: UUID) -> JsonResponse:
-    """``{"finished": true}`` once the person's diagnosis finished; until then ``false``, held by
-    the server until the worker publishes its end or ``?wait=`` seconds passed (at most
-    ``push.MAX_WAIT_SECONDS``). 503 when the push is unavailable: the page then polls
-    ``diagnosis:status``. Another person's diagnosis is a 404."""
-    diagnosis = get_object_or_404(
-        Diagnosis.objects.for_user(request.user).only("pk", "status"), public_id=public_id
-    )
-    if diagnosis.is_finished:
-        return JsonResponse({"finished": True})
-    return push.hold(
-        JsonResponse({"finished": False}), diagnosis.pk, _seconds(request.GET.get("wait"))
-    )
+def wait(request: HttpRequest, public_id: UUID) -> HttpResponse:
+    """What ``diagnosis:status`` answers (the owner check, the state, the result panel), held
+    by the server while the diagnosis has not finished: until the worker publishes its end or
+    ``?wait=`` seconds passed (at most ``push.MAX_WAIT_SECONDS``), then asked again. The page
+    so gets its result in the answer itself. 503 when the push is unavailable: the page then
+    polls ``diagnosis:status``."""
+    response: HttpResponse = views.status(request, public_id)
+    if response.status_code == 200 and not json.loads(response.content)["finished"]:
+        push.hold(response, public_id, _seconds(request.GET.get("wait")))
+    return response

@@ -60,7 +60,7 @@ def finish_when_subscribed(client: Any, diagnosis: Diagnosis) -> threading.Threa
     does (the update, then the publish)."""
 
     def finish() -> None:
-        channel = push.channel(diagnosis.pk)
+        channel = push.channel(diagnosis.public_id)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             if dict(client.pubsub_numsub(channel)).get(channel.encode()):
@@ -157,7 +157,7 @@ def test_a_held_page_is_answered_as_soon_as_the_worker_publishes(
     finisher.join()
 
     assert page.status == 200
-    assert page.json() == {"finished": True}
+    assert page.json()["finished"] is True and page.json()["status"] == "succeeded"
     assert push.HOLD_HEADER.lower() not in page.headers
 
 
@@ -167,7 +167,7 @@ def test_a_held_page_without_an_end_is_answered_not_finished_after_its_wait(
 ) -> None:
     page = Page(queued, 0.3).run(fresh_threads)
 
-    assert (page.status, page.json()) == (200, {"finished": False})
+    assert (page.status, page.json()["finished"]) == (200, False)
     assert push.HOLD_HEADER.lower() not in page.headers
     assert push.HOLD_SECONDS_HEADER.lower() not in page.headers
 
@@ -197,8 +197,9 @@ def test_the_view_asks_the_server_to_hold_an_unfinished_diagnosis(queued: Diagno
     response = owner_client(queued).get(wait_url(queued, 3))
 
     assert response.status_code == 200
-    assert response.json() == {"finished": False}
-    assert response[push.HOLD_HEADER] == push.channel(queued.pk)
+    assert response.json()["finished"] is False and response.json()["status"] == "queued"
+    assert 'data-state="queued"' in response.json()["html"]  # the status endpoint's answer
+    assert response[push.HOLD_HEADER] == push.channel(queued.public_id)
     assert response[push.HOLD_SECONDS_HEADER] == "3"
     assert response["Cache-Control"].startswith("max-age=0")
 
@@ -209,7 +210,8 @@ def test_a_finished_diagnosis_is_answered_without_a_hold(queued: Diagnosis) -> N
 
     response = owner_client(queued).get(wait_url(queued, push.MAX_WAIT_SECONDS))
 
-    assert response.json() == {"finished": True}
+    assert response.json()["finished"] is True
+    assert 'data-state="failed"' in response.json()["html"]
     assert push.HOLD_HEADER not in response
 
 
@@ -248,7 +250,7 @@ def test_the_wait_stays_within_its_bound(asked: str | None, waited: float) -> No
 @pytest.mark.django_db
 def test_the_worker_publishes_the_end_of_a_job_it_ran(queued: Diagnosis, broker_redis: Any) -> None:
     pubsub = broker_redis.pubsub()
-    pubsub.subscribe(push.channel(queued.pk))
+    pubsub.subscribe(push.channel(queued.public_id))
     try:
         assert pubsub.get_message(timeout=5)["type"] == "subscribe"
         assert jobs.process_diagnosis(queued.pk, redelivered=False, may_retry=False) == "succeeded"
@@ -275,7 +277,8 @@ def test_with_redis_down_the_job_still_succeeds_and_the_publish_is_logged(
 
 def test_channels_are_per_diagnosis_and_per_redis_database(settings: Any) -> None:
     settings.CELERY_BROKER_URL = "redis://127.0.0.1:6379/3"
-    first, second = push.channel(1), push.channel(2)
+    one = "0b7f6a8e-2f0c-4a57-9a51-0c1b5e4f2d11"
+    first, second = push.channel(one), push.channel("5d2c3f1a-8b9e-4c6d-a7f0-1e2d3c4b5a69")
     settings.CELERY_BROKER_URL = "redis://127.0.0.1:6379/4"
 
-    assert len({first, second, push.channel(1)}) == 3
+    assert len({first, second, push.channel(one)}) == 3

@@ -1,8 +1,8 @@
 """The result page's push on the real stack: gunicorn's asgi worker (``skinsite.asgi``), a real
 Celery worker, a private Redis, a fresh database, and Debian's Chromium.
 
-* A waiting page learns of its result from the push: one status fetch per answered long poll,
-  none of the once-a-second polls.
+* A waiting page gets its result in the long poll's answer, as soon as the worker finished:
+  no status polls at all.
 * With the push endpoint out of reach, the same page polls and still shows the result.
 * 200 result pages wait at once (one long poll each) while the site keeps serving other pages;
   every one is answered when its diagnosis finishes, with no error. The web processes' memory
@@ -109,10 +109,9 @@ def test_a_waiting_page_shows_the_result_from_the_push_without_polling(
     (stack.testing_dir / f"release-{pk}").touch()
     wait_for(chrome, lambda d: d.find_elements(By.CSS_SELECTOR, RESULT))
 
-    waits, statuses = fetched(chrome, "/wait/"), fetched(chrome, "/status/")
-    # Each status fetch followed an answered long poll: the page never polled on its own.
-    assert len(statuses) == len(waits) >= 1, (waits, statuses)
-    assert set(waits) == set(statuses) == {200}
+    # The long poll's answer brought the result: the page never asked the status endpoint.
+    assert fetched(chrome, "/status/") == []
+    assert set(fetched(chrome, "/wait/")) == {200}
     assert page_attribute(chrome, "data-updates") == "push"
     assert page_attribute(chrome, "data-finished") == "true"
     assert not chrome.find_elements(By.CSS_SELECTOR, "[data-offline-note]")
@@ -218,7 +217,9 @@ def test_two_hundred_open_result_pages_wait_together_and_are_all_answered(
         "from diagnosis import push\n"
         "from diagnosis.models import Diagnosis\n"
         f"ids = {[int(pk) for pk, _ in rows]!r}\n"
-        "Diagnosis.objects.filter(pk__in=ids).update(status=Diagnosis.Status.SUCCEEDED)\n"
+        "Diagnosis.objects.filter(pk__in=ids).update(\n"
+        "    status=Diagnosis.Status.FAILED, failure_code=Diagnosis.FailureCode.INTERNAL\n"
+        ")\n"
         "for pk in ids:\n"
         "    push.publish_finished(pk)\n"
     )
@@ -242,4 +243,4 @@ def test_two_hundred_open_result_pages_wait_together_and_are_all_answered(
 
     assert not errors, errors[:5]
     assert sorted(status for status, _ in answers) == [200] * OPEN_PAGES
-    assert all(body == {"finished": True} for _, body in answers)
+    assert all(body["finished"] is True for _, body in answers)

@@ -1,10 +1,11 @@
 // Result page: while the check is queued or running, wait for it to finish and swap in the
 // result panel that the status endpoint renders. No full-page reloads.
 //
-// Push first: a long poll (data-wait-url) that the server answers as soon as the worker
-// finished (or after at most 20 s, when the page asks again). When that fails (the push is
-// unavailable, the connection drops), the page polls the status endpoint instead, more slowly
-// the longer it takes. data-updates on the panel says which ("push" or "poll").
+// Push first: a long poll (data-wait-url) that the server answers with the status endpoint's
+// answer as soon as the worker finished (or after at most 20 s, when the page asks again). When
+// that fails (the push is unavailable, the connection drops), the page polls the status
+// endpoint instead, more slowly the longer it takes. data-updates on the panel says which
+// ("push" or "poll").
 (function () {
   "use strict";
   var panel = document.getElementById("diagnosis-result");
@@ -38,24 +39,12 @@
     }
   }
 
-  // Ask the status endpoint once and show its panel; then(finished) decides what comes next.
-  function refresh(then) {
-    fetch(statusUrl, request)
-      .then(json)
-      .then(function (data) {
-        failures = 0;
-        panel.innerHTML = data.html;
-        if (data.finished) {
-          panel.setAttribute("data-finished", "true");
-          return;
-        }
-        then();
-      })
-      .catch(function () {
-        failures = Math.min(failures + 1, 4);
-        offline();
-        schedule();
-      });
+  // Put the panel of a status answer on the page; true once the check has finished.
+  function show(data) {
+    failures = 0;
+    panel.innerHTML = data.html;
+    if (data.finished) { panel.setAttribute("data-finished", "true"); }
+    return data.finished;
   }
 
   function schedule() {
@@ -63,17 +52,29 @@
     window.setTimeout(poll, nextDelay());
   }
 
-  function poll() { refresh(schedule); }
+  function poll() {
+    fetch(statusUrl, request)
+      .then(json)
+      .then(function (data) { if (!show(data)) { schedule(); } })
+      .catch(function () {
+        failures = Math.min(failures + 1, 4);
+        offline();
+        schedule();
+      });
+  }
 
+  // The long poll answers what the status endpoint does, once the check finished (or its wait
+  // is up: then the panel shows the row as it is now, queued -> running, and it asks again).
   function wait() {
     panel.setAttribute("data-updates", "push");
     var asked = Date.now();
     fetch(waitUrl, request)
       .then(json)
-      .then(function () {
-        // Finished or not, the panel shows the row as it is now (queued -> running too).
-        // A wait that came back early without an end is not repeated at once.
-        refresh(Date.now() - asked < interval ? function () { window.setTimeout(wait, interval); } : wait);
+      .then(function (data) {
+        if (show(data)) { return; }
+        // An answer that came back early without an end (no push on this server) is not
+        // repeated at once.
+        window.setTimeout(wait, Date.now() - asked < interval ? interval : 0);
       })
       .catch(function () { poll(); });  // the push is gone: back to polling, from now on
   }
