@@ -178,8 +178,8 @@ def run(
         )
         e2e.notes.append(
             f"Database: {stack.database}; Redis db {stack.redis_db}; gunicorn "
-            f"{stack.web_workers} gthread workers ({stack.web_threads} threads each, from "
-            f"gunicorn.conf.py); worker inference threads = {cores} cores / worker processes. "
+            f"{stack.web_workers} asgi workers ({stack.web_threads} view threads each: "
+            f"skinsite/asgi.py); worker inference threads = {cores} cores / worker processes. "
             f"Phone JPEGs: {config.phone_size[0]}x{config.phone_size[1]}, "
             f"{min(config.phone_distinct, len(as_is))} distinct skin10 images cycled over the "
             "uploads; skin10 photos as they are: 180-320 px."
@@ -237,7 +237,7 @@ def _pages(stack: Any, info: dict, config: StackConfig, result: BenchResult) -> 
     owner = Client(stack.base_url, info["urls"], info["history_user"], info["password"])
     table = Table(
         f"Web pages, {config.page_clients} client threads for {config.page_seconds:g} s each "
-        f"(gunicorn {stack.web_workers} gthread workers x {stack.web_threads} threads, loopback)",
+        f"(gunicorn {stack.web_workers} asgi workers x {stack.web_threads} view threads, loopback)",
         ["page", "requests/s", "p50 ms", "p95 ms", "p99 ms", "requests", "errors"],
     )
     for label, path in (

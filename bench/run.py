@@ -24,11 +24,11 @@ if __package__ in (None, ""):  # run as a script: make the repository importable
 
 from bench.common import REPO_ROOT, BenchResult, Skipped, environment, log, out_dir
 
-NAMES = ("inference", "preprocessing", "training", "trust", "e2e", "pages", "gpu")
+NAMES = ("inference", "preprocessing", "training", "trust", "e2e", "pages", "browser", "gpu")
 
 
 def _benchmarks(quick: bool, threads: int) -> dict[str, Callable]:
-    from bench import e2e, gpu, inference, preprocessing, training, trust
+    from bench import browser, e2e, gpu, inference, preprocessing, training, trust
 
     infer_cfg = inference.QUICK if quick else inference.InferenceConfig(threads=threads)
     train_cfg = training.QUICK if quick else training.TrainingConfig(threads=threads)
@@ -43,6 +43,9 @@ def _benchmarks(quick: bool, threads: int) -> dict[str, Callable]:
         ),
         "stack": lambda choice, uploads, pages: e2e.run(
             choice, e2e.QUICK if quick else e2e.StackConfig(), uploads=uploads, pages=pages
+        ),
+        "browser": lambda choice: browser.run(
+            choice, browser.QUICK if quick else browser.BrowserConfig()
         ),
         "gpu": lambda choice: gpu.run(choice, gpu.QUICK if quick else gpu.GpuConfig()),
     }
@@ -121,6 +124,8 @@ def main(argv: list[str] | None = None) -> int:
     if uploads or pages:
         label = "e2e + pages" if uploads and pages else ("e2e" if uploads else "pages")
         results += _guarded(label, lambda: bench["stack"](choice, uploads, pages))
+    if "browser" in selected:
+        results += _guarded("browser", lambda: [bench["browser"](choice)])
     if "gpu" in selected:
         results += _guarded("gpu", lambda: [bench["gpu"](choice)])
 

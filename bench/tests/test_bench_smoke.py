@@ -257,6 +257,18 @@ def test_stack_benchmark_uploads_through_the_real_site(tiny_artifact: ArtifactCh
     assert pages.figures["page_rps_history"] > 0
 
 
+@pytest.mark.browser
+def test_browser_benchmark_sees_results_in_chromium(tiny_artifact: ArtifactChoice) -> None:
+    """Chromium on the real stack: upload -> result visible, by the browser's clock."""
+    from bench import browser
+
+    result = browser.run(tiny_artifact, browser.BrowserConfig(photos=2, warmup=1))
+    _check_tables(result)
+    assert result.tables[0].rows[0][0] == 2
+    for key in ("result_seen_p50_ms_small", "result_seen_p95_ms_small"):
+        assert _number(result.figures[key]) and result.figures[key] > 0, key
+
+
 @pytest.mark.shared_data
 def test_inference_benchmark_on_the_real_images(shared_dir: Path, tiny_artifact, monkeypatch):
     """The same smoke run on real skin10 test images (skipped without ../shared)."""
