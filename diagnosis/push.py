@@ -4,13 +4,14 @@ The worker publishes on the diagnosis's own channel when the row reaches a final
 (``publish_finished``, from ``diagnosis.jobs``). The result page's long poll is held open by the
 web server's event loop, not by a Django view, in the manner of GRIP (Pushpin's "hold" reply):
 
-1. the view (``diagnosis.push_views.wait``, a plain sync view in the threads that serve every
-   page) checks that the diagnosis is the person's own and reads the row; when it has not
-   finished, it answers with ``HOLD_HEADER`` naming the channel (``hold``);
-2. ``skinsite.asgi`` sees that header, subscribes to the channel (``subscribe``) and asks the
-   view again (a finish in between is caught by the second answer, and any later one by the
-   subscription), then waits for a message, the time limit or the person leaving, and asks the
-   view a last time for the answer it sends.
+1. ``skinsite.asgi`` subscribes to the diagnosis's channel (``subscribe``; the view names it
+   from the URL, ``holds``), then asks the view (``diagnosis.push_views.wait``, a plain sync view
+   in the threads that serve every page), which checks that the diagnosis is the person's own
+   and answers what the status endpoint does; while it has not finished, it asks the server to
+   hold that answer (``hold``);
+2. the server then waits for a message (an end after the view read the row: subscribed before,
+   it is never missed), the time limit or the person leaving, and asks the view again for the
+   answer it sends.
 
 So a waiting page costs a coroutine and a Redis connection, never a thread nor a database
 connection; every database read goes through the same bounded threads as any other page.
@@ -28,7 +29,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 from uuid import UUID
@@ -48,12 +49,12 @@ MAX_WAIT_SECONDS = 20.0
 REDIS_TIMEOUT_SECONDS = 2.0
 #: The one payload: a wake-up call; the state is read from the row.
 MESSAGE = b"finished"
-#: Response headers from a view to the server (never sent on): hold this request on a channel.
+#: A view's answer to the server (never sent on): hold me for this many seconds.
 HOLD_HEADER = "X-Push-Hold"
-HOLD_SECONDS_HEADER = "X-Push-Hold-Seconds"
 
 
 R = TypeVar("R", bound=HttpResponse)
+V = TypeVar("V", bound=Callable[..., Any])
 
 
 class PushUnavailable(Exception):
@@ -95,18 +96,23 @@ def publish_finished(diagnosis_id: int) -> None:
         logger.warning("diagnosis %s: could not publish its end (%s)", diagnosis_id, exc)
 
 
-def holds(view: Any) -> Any:
-    """Mark a view whose answers the server may hold (``hold``); it is asked again after."""
-    view.push_holds = True
-    return view
+def holds(channel_of: Callable[..., str]) -> Callable[[V], V]:
+    """Mark a view whose answers the server may hold (``hold``). ``channel_of`` names the
+    channel from the URL's arguments: the server subscribes before the view runs, so an end
+    that comes after the view read the row is never missed."""
+
+    def mark(view: V) -> V:
+        view.push_channel = channel_of  # type: ignore[attr-defined]
+        return view
+
+    return mark
 
 
-def hold(response: R, public_id: UUID | str, seconds: float) -> R:
-    """Ask the server to hold ``response`` until the diagnosis's channel has a message or
-    ``seconds`` passed, and then to ask the view again. A server without push (a WSGI server)
-    sends ``response`` as it is, and the page asks again a little later."""
-    response[HOLD_HEADER] = channel(public_id)
-    response[HOLD_SECONDS_HEADER] = f"{min(seconds, MAX_WAIT_SECONDS):g}"
+def hold(response: R, seconds: float) -> R:
+    """Ask the server to hold ``response`` until the view's channel has a message or ``seconds``
+    passed, and then to ask the view again. A server without push (a WSGI server) sends
+    ``response`` as it is, and the page asks again a little later."""
+    response[HOLD_HEADER] = f"{min(seconds, MAX_WAIT_SECONDS):g}"
     return response
 
 

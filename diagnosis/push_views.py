@@ -22,7 +22,7 @@ def _seconds(value: str | None) -> float:
     return seconds
 
 
-@push.holds
+@push.holds(push.channel)
 def wait(request: HttpRequest, public_id: UUID) -> HttpResponse:
     """What ``diagnosis:status`` answers (the owner check, the state, the result panel), held
     by the server while the diagnosis has not finished: until the worker publishes its end or
@@ -31,5 +31,5 @@ def wait(request: HttpRequest, public_id: UUID) -> HttpResponse:
     polls ``diagnosis:status``."""
     response: HttpResponse = views.status(request, public_id)
     if response.status_code == 200 and not json.loads(response.content)["finished"]:
-        push.hold(response, public_id, _seconds(request.GET.get("wait")))
+        push.hold(response, _seconds(request.GET.get("wait")))
     return response

@@ -6,9 +6,10 @@
   own ASGI handler would run every sync view in one thread per process, and give each async
   request a thread and a database connection of its own.)
 * A view marked ``diagnosis.push.holds`` may ask for its answer to be held (``push.hold``): the
-  event loop then waits on Redis for the diagnosis's channel, with no thread and no database
-  connection, and asks the view again when a message comes, the time is up or the person
-  leaves. That is the result page's long poll: hundreds of pages can wait at once.
+  event loop, subscribed to the view's Redis channel before it ran, then waits with no thread
+  and no database connection, and asks the view again when a message comes or the time is up
+  (or sends nothing when the person left). That is the result page's long poll: hundreds of
+  pages can wait at once.
 """
 
 from __future__ import annotations
@@ -38,17 +39,20 @@ WEB_THREADS = env_int("WEB_THREADS", 4, minimum=1)
 sync_views = WSGIMiddleware(get_wsgi_application(), workers=WEB_THREADS)  # type: ignore[arg-type]
 
 
-def may_hold(path: str) -> bool:
-    """Whether ``path`` resolves to a view whose answers may be held (``push.holds``)."""
+def held_channel(path: str) -> str | None:
+    """The channel a request for ``path`` may be held on (``push.holds``), None for the rest."""
     try:
-        return getattr(resolve(path).func, "push_holds", False)
+        match = resolve(path)
     except Resolver404:
-        return False
+        return None
+    channel_of = getattr(match.func, "push_channel", None)
+    return channel_of(**match.kwargs) if channel_of else None
 
 
 async def application(scope: Message, receive: Receive, send: Send) -> None:
-    if scope["type"] == "http" and may_hold(scope["path"]):
-        await _holding(scope, receive, send)
+    channel = held_channel(scope["path"]) if scope["type"] == "http" else None
+    if channel is not None:
+        await _holding(channel, scope, receive, send)
     else:
         # Lifespan and WebSocket too: a2wsgi answers them (startup done; no WebSockets here).
         await sync_views(scope, receive, send)  # type: ignore[arg-type]
@@ -71,12 +75,10 @@ class _Answer:
         return None
 
     async def send_to(self, send: Send) -> None:
-        internal = {push.HOLD_HEADER.lower().encode(), push.HOLD_SECONDS_HEADER.lower().encode()}
+        internal = push.HOLD_HEADER.lower().encode()
         for message in self.messages:
             if message["type"] == "http.response.start":
-                headers = [
-                    (k, v) for k, v in message.get("headers", []) if k.lower() not in internal
-                ]
+                headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != internal]
                 message = {**message, "headers": headers}
             await send(message)
 
@@ -91,20 +93,14 @@ async def _ask(scope: Message, receive: Receive = _no_body) -> _Answer:
     return answer
 
 
-async def _holding(scope: Message, receive: Receive, send: Send) -> None:
-    answer = await _ask(scope, receive)
-    name = answer.header(push.HOLD_HEADER)
-    if name is None:
-        await answer.send_to(send)
-        return
-    seconds = float(answer.header(push.HOLD_SECONDS_HEADER) or push.MAX_WAIT_SECONDS)
+async def _holding(channel: str, scope: Message, receive: Receive, send: Send) -> None:
     try:
-        async with push.subscribe(name) as subscription:
-            # Asked again once subscribed: a finish before this answer shows in it, any later
-            # one comes as a message.
-            answer = await _ask(scope)
-            if answer.header(push.HOLD_HEADER) is not None:
-                woken = await _wait(subscription, seconds, receive)
+        # Subscribed before the view reads the row: a later end is a message, never missed.
+        async with push.subscribe(channel) as subscription:
+            answer = await _ask(scope, receive)
+            seconds = answer.header(push.HOLD_HEADER)
+            if seconds is not None:
+                woken = await _wait(subscription, float(seconds), receive)
                 if woken is None:
                     return  # the person left: nobody to answer
                 if woken:

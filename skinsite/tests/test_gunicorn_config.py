@@ -55,10 +55,12 @@ def test_every_launcher_serves_the_asgi_application():
 
 
 def test_only_the_long_poll_may_be_held_and_every_view_runs_in_the_thread_pool():
+    from diagnosis import push
     from skinsite import asgi
 
-    assert asgi.may_hold("/diagnosis/00000000-0000-0000-0000-000000000000/wait/")
-    assert not asgi.may_hold("/diagnosis/00000000-0000-0000-0000-000000000000/status/")
-    assert not asgi.may_hold("/diagnosis/")
-    assert not asgi.may_hold("/no/such/page/")
+    some_id = "00000000-0000-0000-0000-000000000000"
+    assert asgi.held_channel(f"/diagnosis/{some_id}/wait/") == push.channel(some_id)
+    assert asgi.held_channel(f"/diagnosis/{some_id}/status/") is None
+    assert asgi.held_channel("/diagnosis/") is None
+    assert asgi.held_channel("/no/such/page/") is None
     assert asgi.sync_views.executor._max_workers == asgi.WEB_THREADS >= 2
