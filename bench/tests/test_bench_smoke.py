@@ -264,8 +264,12 @@ def test_browser_benchmark_sees_results_in_chromium(tiny_artifact: ArtifactChoic
 
     result = browser.run(tiny_artifact, browser.BrowserConfig(photos=2, warmup=1))
     _check_tables(result)
-    assert result.tables[0].rows[0][0] == 2
-    for key in ("result_seen_p50_ms_small", "result_seen_p95_ms_small"):
+    assert [row[1] for row in result.tables[0].rows] == [2, 2]  # push, then polling
+    for key in (
+        "result_seen_p50_ms_small",
+        "result_seen_p95_ms_small",
+        "result_seen_p50_ms_small_polling",
+    ):
         assert _number(result.figures[key]) and result.figures[key] > 0, key
 
 
