@@ -227,3 +227,72 @@ def test_celerys_root_warning_is_filtered_only_for_root(
     filtered = run_site.ROOT_WARNING_FILTER in worker_env.get("PYTHONWARNINGS", "")
     assert filtered is root
     assert "PYTHONWARNINGS" not in web_env
+
+
+def test_prepare_site_makes_a_private_media_folder_then_runs_every_step_in_order(
+    tmp_path: Path, settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from django.core.management import call_command
+
+    from skinsite.management.commands import prepare_site
+
+    steps: list[str] = []
+    monkeypatch.setattr(prepare_site, "call_command", lambda name, **_kwargs: steps.append(name))
+    settings.MEDIA_ROOT = tmp_path / "media"
+    call_command("prepare_site")
+    assert steps == ["migrate", "collectstatic", "load_diseases", "ensure_default_model"]
+    assert (tmp_path / "media").stat().st_mode & 0o777 == 0o700
+
+
+#: run_site with stand-ins that note in argv[1] when they can take SIGTERM, when it reaches them
+#: and when they leave, a moment later (as a worker finishing its job would).
+LOGGING_SITE = """
+import sys
+import django
+django.setup()
+from django.core.management import call_command
+from skinsite.management.commands import run_site
+
+def stub(name):
+    return run_site._spawn([sys.executable, "-c", (
+        "import signal, sys, time\\n"
+        "def stop(*_):\\n"
+        "    open(sys.argv[1], 'a').write(sys.argv[2] + ' term\\\\n'); time.sleep(0.5)\\n"
+        "    open(sys.argv[1], 'a').write(sys.argv[2] + ' exit\\\\n'); sys.exit(0)\\n"
+        "signal.signal(signal.SIGTERM, stop)\\n"
+        "open(sys.argv[1], 'a').write(sys.argv[2] + ' ready\\\\n')\\n"
+        "time.sleep(600)"
+    ), sys.argv[1], name])
+
+run_site.Command._start_redis = lambda self: stub("redis")
+run_site.Command._start_worker = lambda self: stub("worker")
+run_site.Command._start_web = lambda self, *args: stub("web")
+call_command("run_site", "--skip-prepare")
+"""
+
+
+def test_redis_is_stopped_only_after_the_web_server_and_the_worker_have_gone(
+    tmp_path: Path,
+) -> None:
+    events = tmp_path / "events"
+    env = {k: v for k, v in os.environ.items() if k not in {"CELERY_BROKER_URL", "DATABASE_URL"}}
+    env.update(SKINSITE_VAR_DIR=str(tmp_path), DJANGO_SETTINGS_MODULE="skinsite.settings")
+    process = subprocess.Popen(
+        [sys.executable, "-c", LOGGING_SITE, str(events)],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    try:
+        for line in process.stdout:  # type: ignore[union-attr]
+            if line.startswith("Press Ctrl-C"):
+                break
+        wait_until(
+            lambda: events.exists() and events.read_text().count(" ready") == 3, 60, "stand-ins"
+        )
+        process.send_signal(signal.SIGTERM)
+        process.communicate(timeout=60)
+    finally:
+        process.kill()
+    lines = events.read_text().split("\n")
+    assert {"web term", "web exit", "worker term", "worker exit", "redis term"} <= set(lines)
+    assert lines.index("redis term") > max(lines.index("web exit"), lines.index("worker exit"))
+    assert process.returncode == 0

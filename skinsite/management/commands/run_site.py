@@ -17,7 +17,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.mail.backends import console, filebased, smtp
-from django.core.management import call_command, get_commands
+from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.module_loading import import_string
 
@@ -105,7 +105,7 @@ class Command(BaseCommand):
             if "CELERY_BROKER_URL" not in os.environ:
                 processes.append(("redis", self._start_redis()))
             if not options["skip_prepare"]:
-                self._prepare()
+                call_command("prepare_site")
             processes.append(("worker", self._start_worker()))
             processes.append(("web", self._start_web(host, port, web_workers)))
             self._announce(host, port)
@@ -121,15 +121,6 @@ class Command(BaseCommand):
             return
         self._stopping = True
         raise KeyboardInterrupt
-
-    def _prepare(self) -> None:
-        settings.MEDIA_ROOT.mkdir(parents=True, exist_ok=True, mode=0o700)
-        call_command("migrate", interactive=False, verbosity=0)
-        call_command("collectstatic", interactive=False, verbosity=0)
-        commands = get_commands()
-        for name in ("load_diseases", "ensure_default_model"):
-            if name in commands:
-                call_command(name)
 
     def _start_redis(self) -> subprocess.Popen[bytes]:
         port = settings.EMBEDDED_REDIS_PORT
@@ -218,25 +209,34 @@ class Command(BaseCommand):
             time.sleep(0.5)
 
     def _stop(self, processes: list[tuple[str, subprocess.Popen[bytes]]]) -> None:
-        # Web first (no new jobs), then the worker (finishes its job), then Redis. SIGTERM goes
-        # to each leader only, for its own orderly shutdown. Then the whole group is killed: a
-        # leader that did not stop in time, and anything it left behind. A Celery process forked
-        # during shutdown once outlived its worker that way, holding the terminal's output open.
-        # A second signal meanwhile (see _on_stop_signal) cuts the wait short: straight to the
-        # kill, so every child still goes.
+        # Everything that uses Redis first, together (a job the web queues meanwhile waits in
+        # Redis's append-only file for the next start), then Redis once they have gone: a worker
+        # still stopping when Redis went forked a pool child that could not reach the cache and
+        # printed a traceback. SIGTERM goes to each leader only, for its own orderly shutdown.
+        # Then the whole group is killed: a leader that did not stop in time, and anything it
+        # left behind. A Celery process forked during shutdown once outlived its worker that
+        # way, holding the terminal's output open. A second signal meanwhile (see
+        # _on_stop_signal) cuts the wait short: straight to the kill, so every child still goes.
         self._stopping = True
-        for _name, process in reversed(processes):
-            if process.poll() is None:
-                process.send_signal(signal.SIGTERM)
         deadline = time.monotonic() + ORDERLY_STOP_SECONDS
-        left = [process for _name, process in reversed(processes)]
-        while left and not self._hurry:
-            process = left[0]
-            while process.poll() is None and not self._hurry and time.monotonic() < deadline:
-                time.sleep(0.1)
-            if not self._hurry:
-                _kill_group(left.pop(0))
+        left = [process for _name, process in processes]
+        stages = (
+            [process for name, process in processes if name != "redis"],
+            [process for name, process in processes if name == "redis"],
+        )
+        for stage in stages:
+            for process in stage:
+                if process.poll() is None:
+                    process.send_signal(signal.SIGTERM)
+            for process in stage:
+                while process.poll() is None and not self._hurry and time.monotonic() < deadline:
+                    time.sleep(0.1)
+            if self._hurry:
+                break
+            for process in stage:
+                _kill_group(process)
                 process.wait()
+                left.remove(process)
         if left:
             self.stdout.write("Stopping at once.")
         for process in left:
