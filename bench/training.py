@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bench.artifact import ArtifactChoice, train_records
-from bench.common import BenchResult, Table, native_bf16, rnd
+from bench.common import BenchResult, Table, rnd
 from bench.common import usable_cores as _cores
 
 TARGET = 0.90
@@ -283,11 +283,6 @@ def run(choice: ArtifactChoice, config: TrainingConfig = TrainingConfig()) -> Be
             "train_engine_precision": trainer.engine_precision,
         }
     )
-    if trainer.engine_precision.startswith("bfloat16") and not native_bf16():
-        result.notes.append(
-            "The engine trains with bf16 autocast because oneDNN reports bf16 support, but this "
-            "CPU has no AVX512-BF16/AMX (bf16 is emulated): compare the two compute rows."
-        )
     breakdown = _breakdown(records, transform, config.breakdown_images)
     start = time.perf_counter()
     for _ in range(3):
