@@ -27,7 +27,7 @@ from skinsite.tests.conftest import ARTIFACTS, start_live_stack
 from testing.live_stack import LiveStack, rss_kib, wait_until
 from testing.photos import lesion_photo
 
-pytestmark = [pytest.mark.browser, pytest.mark.integration]
+pytestmark = pytest.mark.integration
 
 PASSWORD = "a-long-unusual-passphrase-42"
 OPEN_PAGES = 200
@@ -95,6 +95,7 @@ def wait_for(driver: Any, condition: Any, timeout: float = 60) -> Any:
     return WebDriverWait(driver, timeout, poll_frequency=0.1).until(condition)
 
 
+@pytest.mark.browser
 def test_a_waiting_page_shows_the_result_from_the_push_without_polling(
     stack: LiveStack, chrome: Any
 ) -> None:
@@ -117,6 +118,7 @@ def test_a_waiting_page_shows_the_result_from_the_push_without_polling(
     assert not chrome.find_elements(By.CSS_SELECTOR, "[data-offline-note]")
 
 
+@pytest.mark.browser
 def test_with_the_push_endpoint_out_of_reach_the_page_polls_and_still_shows_the_result(
     stack: LiveStack, chrome: Any
 ) -> None:
