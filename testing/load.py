@@ -2,10 +2,11 @@
 
 ``Client`` is one signed-in person's HTTP session (the load test's people and the benchmark's
 clients both use it). In ``run_load`` each person is a thread with a ``Client`` doing what the
-pages do: open the upload page (the form's token), send a photo, then ask the status endpoint
-once a second (the result page's own interval) until the result is there, think a little, and
-start again, until the run's time is up. Every response is recorded; a result that does not
-arrive within ``result_timeout`` is recorded as unfinished. ``MemorySampler`` watches the
+pages do: open the upload page (the form's token), send a photo, then wait for the result as
+the result page does (its long poll, answered when the worker finishes; the status endpoint
+once a second when that fails), think a little, and start again, until the run's time is up.
+Every response is recorded; a result that does not arrive within ``result_timeout`` is
+recorded as unfinished. ``MemorySampler`` watches the
 worker's resident memory meanwhile.
 """
 
@@ -30,6 +31,7 @@ URLS = {
     "login": "/accounts/login/",
     "upload": "/diagnosis/",
     "status": "/diagnosis/{id}/status/",
+    "wait": "/diagnosis/{id}/wait/",
 }
 
 
@@ -195,6 +197,14 @@ class Client:
         status = self.request("GET", self.urls["status"].replace("{id}", public_id))
         return status.status_code == 200 and bool(status.json().get("finished"))
 
+    def waited(self, public_id: str) -> bool | None:
+        """The result page's long poll (held until the result is there, at most 20 s): whether
+        it finished; None when the push is unavailable and the page would poll instead."""
+        response = self.request(
+            "GET", self.urls.get("wait", URLS["wait"]).replace("{id}", public_id)
+        )
+        return bool(response.json().get("finished")) if response.status_code == 200 else None
+
     def wait_done(self, public_id: str, interval: float, timeout: float = 60.0) -> float:
         """Poll the status endpoint until the result is there; the ``time.time()`` it was."""
         deadline = time.monotonic() + timeout
@@ -244,10 +254,15 @@ class _Person(threading.Thread):
         self.log.uploads.append(public_id)
         give_up = time.monotonic() + self.result_timeout
         while time.monotonic() < give_up:
-            time.sleep(self.poll_interval)
-            asked = time.monotonic()
-            finished = self.client.finished(public_id)
-            self.log.poll_seconds.append(time.monotonic() - asked)
+            waiting = time.monotonic()
+            finished = self.client.waited(public_id)
+            if finished is None:  # no push: poll, as the page does
+                time.sleep(self.poll_interval)
+                asked = time.monotonic()
+                finished = self.client.finished(public_id)
+                self.log.poll_seconds.append(time.monotonic() - asked)
+            elif not finished and time.monotonic() - waiting < self.poll_interval:
+                time.sleep(self.poll_interval)  # answered without holding: not again at once
             if finished:
                 self.log.result_seconds.append(time.monotonic() - started)
                 return
