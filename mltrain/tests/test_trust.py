@@ -310,3 +310,28 @@ def test_evaluate_model_on_several_roots_with_a_one_root_split(
     text = out.getvalue()
     assert f"classification figures are for {first}" in text
     assert "pass the gate" in text and "Risk-coverage" in text
+
+
+def test_a_root_the_model_trained_on_keeps_the_models_split_of_several_roots(
+    tmp_path: Path,
+) -> None:
+    """A model trained on several roots: its training photos must stay out of the photos the
+    thresholds are chosen on and the figures measured on, root by root."""
+    from mltrain.ml.data import load_dataset
+    from mltrain.ml.roots import data_roots, load_roots
+    from mltrain.ml.split import make_split
+    from mltrain.ml.trust.runner import split_root
+    from mltrain.tests.conftest import write_manifest_dataset
+
+    first = write_manifest_dataset(tmp_path / "first")
+    second = write_manifest_dataset(tmp_path / "second")
+    split = make_split(load_roots(data_roots([first, second])), seed=11)
+    for root in (first, second):
+        parts = split_root(load_dataset(root), split)
+        for part, records in parts.items():
+            named = {f"{root.name}/{r.path.relative_to(root).as_posix()}" for r in records}
+            assert named == {n for n in split[part] if n.startswith(f"{root.name}/")}
+    # A root the split does not cover is split on its own.
+    other = write_manifest_dataset(tmp_path / "other")
+    parts = split_root(load_dataset(other), split)
+    assert sum(len(records) for records in parts.values()) == len(load_dataset(other).records)

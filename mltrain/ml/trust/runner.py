@@ -29,11 +29,26 @@ def split_root(
     listing: DatasetListing, artifact_split: dict | None
 ) -> dict[str, list[ImageRecord]]:
     """The parts of one root: the artifact's split when it covers this root, else its own."""
-    if artifact_split and artifact_split.get("data_fingerprint") == listing.fingerprint():
+    if artifact_split and split_covers(artifact_split, listing):
         return apply_split(listing, artifact_split)
     records = listing.records
     indices = split_indices([stratum(r) for r in records], [r.group_id for r in records], seed=42)
     return {part: [records[i] for i in indices[part]] for part in PARTS}
+
+
+def split_covers(split: dict, listing: DatasetListing) -> bool:
+    """Whether ``split`` divides this root: a one-root split made on the same data, or a split of
+    several roots that records this root's fingerprint among those it splits. (Re-splitting a
+    root the model trained on would put its training photos among the validation and test
+    photos, and every threshold and figure would be flattered.)"""
+    fingerprint = listing.fingerprint()
+    roots = split.get("roots") or []
+    if len(roots) > 1:
+        return any(
+            root.get("fingerprint") == fingerprint and root.get("role", "split") == "split"
+            for root in roots
+        )
+    return split.get("data_fingerprint") == fingerprint
 
 
 def gather(
