@@ -1,10 +1,23 @@
-"""Writes to a person's account preferences."""
+"""Writes to a person's account preferences, and what other apps read of them.
+
+This is the app's public interface: outside ``accounts``, code imports this module (an
+import-linter contract in ``pyproject.toml``); ``theme_for_request`` and ``zone_label`` are
+re-exported for the project's context processor and ``{% local_time %}`` tag.
+"""
 
 from __future__ import annotations
 
 from accounts.models import User
-from accounts.preferences import LANGUAGE_CODES
-from accounts.timezones import is_time_zone
+from accounts.preferences import LANGUAGE_CODES, theme_for_request
+from accounts.timezones import is_time_zone, zone_label
+
+__all__ = [
+    "set_preferred_language",
+    "set_theme",
+    "set_time_zone",
+    "theme_for_request",
+    "zone_label",
+]
 
 
 def set_preferred_language(*, user: User, language: str) -> None:

@@ -1,7 +1,11 @@
 """Every write to a diagnosis: what the person does (submit, try again, delete, export).
 
-These are the app's public services: other apps call these functions, never the modules behind
-them. A new or retried row is handed to ``diagnosis.tasks.enqueue_diagnosis`` after commit; the
+This is the app's public interface: other apps import this module, never the ones behind it
+(an import-linter contract in ``pyproject.toml``). Besides the writes, it re-exports what other
+apps' pages show of a diagnosis: ``result_view``, ``ResultView``, ``disease_catalogue`` and
+``PHOTO_TIPS``.
+
+A new or retried row is handed to ``diagnosis.tasks.enqueue_diagnosis`` after commit; the
 worker's side of the state machine (claim, complete, fail, sweep, purge) is ``diagnosis.jobs``.
 """
 
@@ -25,11 +29,28 @@ from django.utils import timezone
 
 from diagnosis import inference, tasks
 from diagnosis.models import Diagnosis
+from diagnosis.outcomes import PHOTO_TIPS
+from diagnosis.presentation import ResultView, disease_catalogue, result_view
 from skinsite.imaging import ImageLimits, ValidatedImage, validate_image
 
 if TYPE_CHECKING:
     from accounts.models import User
     from spots.models import Spot
+
+__all__ = [
+    "PHOTO_TIPS",
+    "ResultView",
+    "ServiceNotReady",
+    "delete_all_diagnoses",
+    "delete_diagnosis",
+    "disease_catalogue",
+    "export_diagnoses",
+    "image_limits",
+    "outcome_counts",
+    "result_view",
+    "retry_diagnosis",
+    "submit_diagnosis",
+]
 
 logger = logging.getLogger(__name__)
 

@@ -7,18 +7,14 @@ person's public id is a 404, never a 403 that would confirm it exists.
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import quote
 from uuid import UUID
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.files.storage import default_storage
 from django.core.paginator import Paginator
 from django.db import transaction
 from django.http import (
-    FileResponse,
-    Http404,
     HttpRequest,
     HttpResponse,
     HttpResponseBase,
@@ -37,6 +33,7 @@ from diagnosis.limits import limit_uploads
 from diagnosis.models import Diagnosis
 from diagnosis.outcomes import PHOTO_TIPS, browser_quality_messages
 from mltrain.ml import quality
+from skinsite.private_media import private_file_response
 from spots import services as spot_services
 from spots.models import Spot
 
@@ -183,39 +180,14 @@ def status(request: HttpRequest, public_id: UUID) -> JsonResponse:
 @require_GET
 def image(request: HttpRequest, public_id: UUID) -> HttpResponseBase:
     """The stored photo, for its owner only."""
-    return _private_file(_own_diagnosis(request, public_id).image.name)
+    return private_file_response(_own_diagnosis(request, public_id).image.name)
 
 
 @login_required
 @require_GET
 def thumbnail(request: HttpRequest, public_id: UUID) -> HttpResponseBase:
     """The history thumbnail, for its owner only."""
-    return _private_file(_own_diagnosis(request, public_id).thumbnail.name)
-
-
-def _private_file(name: str) -> HttpResponseBase:
-    """Send a private file, or let nginx/apache send it (PRIVATE_MEDIA_SERVER)."""
-    if not name:
-        raise Http404
-    server = settings.PRIVATE_MEDIA_SERVER
-    response: HttpResponseBase
-    if server == "nginx":
-        # nginx serves an `internal` location mapped to MEDIA_ROOT under this prefix.
-        response = HttpResponse(content_type="image/jpeg")
-        response["X-Accel-Redirect"] = settings.PRIVATE_MEDIA_NGINX_PREFIX + quote(name)
-    elif server == "apache":
-        response = HttpResponse(content_type="image/jpeg")
-        response["X-Sendfile"] = default_storage.path(name)
-    else:
-        try:
-            handle = default_storage.open(name, "rb")
-        except FileNotFoundError as exc:
-            raise Http404 from exc
-        response = FileResponse(handle, content_type="image/jpeg")
-    # Photos of someone's body: the browser may keep them, shared caches never.
-    response["Cache-Control"] = "private, max-age=3600"
-    response["Content-Disposition"] = "inline"
-    return response
+    return private_file_response(_own_diagnosis(request, public_id).thumbnail.name)
 
 
 @login_required

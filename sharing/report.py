@@ -17,8 +17,7 @@ from django.core.files.storage import default_storage
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
-from diagnosis.outcomes import PHOTO_TIPS
-from diagnosis.presentation import disease_catalogue, result_view
+from diagnosis.services import PHOTO_TIPS, disease_catalogue, result_view
 
 if TYPE_CHECKING:
     from diagnosis.models import Diagnosis

@@ -24,13 +24,12 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from diagnosis.models import Diagnosis
-from diagnosis.outcomes import PHOTO_TIPS
-from diagnosis.presentation import disease_catalogue, result_view
-from diagnosis.views import _private_file
+from diagnosis.services import PHOTO_TIPS, disease_catalogue, result_view
 from sharing import report as reports
 from sharing import services
 from sharing.forms import ShareLinkForm
 from sharing.models import ShareLink
+from skinsite.private_media import private_file_response
 from spots.models import Spot
 
 #: Session key holding the one link just made, shown once on the result page.
@@ -109,7 +108,7 @@ def shared_photo(request: HttpRequest, token: str) -> HttpResponseBase:
     link = services.find_share_link(token)
     if link is None or link.diagnosis is None:
         return _link_not_found(request)
-    return _private_file(link.diagnosis.image.name)
+    return private_file_response(link.diagnosis.image.name)
 
 
 @require_GET
@@ -122,7 +121,7 @@ def shared_spot_photo(request: HttpRequest, token: str, public_id: UUID) -> Http
     diagnosis = services.shared_spot_photos(link.spot).filter(public_id=public_id).first()
     if diagnosis is None:
         return _link_not_found(request)
-    return _private_file(diagnosis.image.name)
+    return private_file_response(diagnosis.image.name)
 
 
 def _make_link(

@@ -4,7 +4,7 @@ from typing import Any
 
 from django.http import HttpRequest
 
-from accounts.preferences import theme_for_request
+from accounts.services import theme_for_request
 
 
 def site(request: HttpRequest) -> dict[str, Any]:

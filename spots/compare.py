@@ -7,7 +7,7 @@ from typing import Any
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop, ngettext
 
-from diagnosis.presentation import ResultView
+from diagnosis.services import ResultView
 
 #: Answers of the later photo worth saying again, with how to say them.
 _REPORTED = (

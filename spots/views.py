@@ -19,8 +19,8 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from diagnosis import presentation
 from diagnosis.models import Diagnosis
+from diagnosis.services import disease_catalogue, result_view
 from spots import reminders, services
 from spots.compare import changes
 from spots.forms import SpotForm
@@ -49,9 +49,9 @@ def index(request: HttpRequest) -> HttpResponse:
         )
         .order_by("name", "id")
     )
-    catalogue = presentation.disease_catalogue()
+    catalogue = disease_catalogue()
     groups = [
-        (spot, [(row, presentation.result_view(row, catalogue=catalogue)) for row in spot.latest])
+        (spot, [(row, result_view(row, catalogue=catalogue)) for row in spot.latest])
         for spot in spots
     ]
     loose = Diagnosis.objects.for_user(request.user).filter(spot=None).count()
@@ -85,14 +85,14 @@ def create(request: HttpRequest) -> HttpResponse:
 def detail(request: HttpRequest, public_id: UUID) -> HttpResponse:
     """A spot's photos, oldest first, each with its result and what the person noticed."""
     spot = _own_spot(request, public_id)
-    catalogue = presentation.disease_catalogue()
+    catalogue = disease_catalogue()
     rows = (
         Diagnosis.objects.for_user(request.user)
         .filter(spot=spot)
         .select_related("answers")
         .order_by("created_at", "id")
     )
-    entries = [(row, presentation.result_view(row, catalogue=catalogue)) for row in rows]
+    entries = [(row, result_view(row, catalogue=catalogue)) for row in rows]
     context = {"spot": spot, "entries": entries, "reminder_choices": Spot.Every.choices}
     return render(request, "spots/detail.html", context)
 
@@ -155,9 +155,9 @@ def compare(request: HttpRequest, public_id: UUID) -> HttpResponse:
         raise Http404 from exc
     if after.created_at < before.created_at:
         before, after = after, before
-    catalogue = presentation.disease_catalogue()
-    before_view = presentation.result_view(before, catalogue=catalogue)
-    after_view = presentation.result_view(after, catalogue=catalogue)
+    catalogue = disease_catalogue()
+    before_view = result_view(before, catalogue=catalogue)
+    after_view = result_view(after, catalogue=catalogue)
     context = {
         "spot": spot,
         "rows": rows,

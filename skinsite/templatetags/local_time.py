@@ -10,7 +10,7 @@ from django.utils.formats import date_format
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
-from accounts.timezones import zone_label
+from accounts.services import zone_label
 
 register = template.Library()
 
