@@ -34,12 +34,14 @@ test: $(VENV)/.dev-installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy skinsite diagnosis mltrain
+	$(VENV)/bin/lint-imports --no-logo
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 lint: $(VENV)/.dev-installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy skinsite diagnosis mltrain
+	$(VENV)/bin/lint-imports --no-logo
 
 messages: $(VENV)/.dev-installed
 	$(PY) manage.py makemessages -l ar --no-obsolete --ignore=.venv --ignore=var --ignore=diseases --ignore=diagnosis --ignore=mltrain --ignore=sharing --ignore=bench
