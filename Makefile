@@ -4,12 +4,13 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 PIP    := $(VENV)/bin/pip
 
-.PHONY: run test lint messages bench help
+.PHONY: run test lint messages bench soak help
 
 help:
 	@echo "make run    install (first time), prepare and start web + worker + Redis"
 	@echo "make test   install test tools, ruff, mypy and the whole test suite"
 	@echo "make bench  run the benchmarks and rewrite bench/RESULTS.md"
+	@echo "make soak   the 10-minute load test (20 people) against a live stack"
 	@echo "make lint   ruff and mypy"
 	@echo "make messages  refresh and compile the Arabic catalogues"
 
@@ -50,3 +51,8 @@ messages: $(VENV)/.dev-installed
 
 bench: $(VENV)/.dev-installed
 	$(PY) bench/run.py
+
+# The README's longer load run: uploads and polls for 10 minutes; fails on any lost job, 5xx or
+# connection error. SOAK_SECONDS shortens or lengthens it.
+soak: $(VENV)/.dev-installed
+	LOAD_TEST_SECONDS=$${SOAK_SECONDS:-600} $(PY) -m pytest skinsite/tests/test_load.py -s
