@@ -12,9 +12,9 @@ Chromium adds to every page before the site's own (DevTools ``addScriptToEvaluat
 
 So the figure holds everything a person waits through: the upload request, the redirect, the
 result page with its styles, scripts and photo, the job, and the page learning of its end. One
-photo at a time; each one's result is seen before the next is sent. The same photos then go
-again with the long poll blocked in Chromium, so the page falls back to polling: the figure
-the push replaced.
+photo at a time; each one's result is seen before the next is sent. Each photo also goes with
+the long poll blocked in Chromium, so the page falls back to polling (the figure the push
+replaced); the two modes take turns.
 """
 
 from __future__ import annotations
@@ -132,14 +132,16 @@ def run(choice: ArtifactChoice, config: BrowserConfig = BrowserConfig()) -> Benc
             _sign_in(driver, stack.base_url, info["users"][0], info["password"])
             for photo in photos[: config.warmup]:  # the worker's first job, the page's caches
                 _one(driver, stack.base_url, photo, config.timeout_s)
-            for label, blocked in MODES:
-                driver.execute_cdp_cmd("Network.enable", {})
-                driver.execute_cdp_cmd("Network.setBlockedURLs", {"urls": blocked})
-                with stage(f"{config.photos} small photos in Chromium, {label}"):
-                    seen[label] = [
-                        _one(driver, stack.base_url, photo, config.timeout_s)
-                        for photo in photos[config.warmup :]
-                    ]
+            # The modes take turns photo by photo (in alternating order), so a warming cache
+            # or a busier minute of the machine weighs on both alike: run one after the other,
+            # whichever went first measured up to 80 ms slower.
+            driver.execute_cdp_cmd("Network.enable", {})
+            seen = {label: [] for label, _ in MODES}
+            with stage(f"{config.photos} small photos in Chromium, push and polling in turn"):
+                for i, photo in enumerate(photos[config.warmup :]):
+                    for label, blocked in MODES if i % 2 == 0 else MODES[::-1]:
+                        driver.execute_cdp_cmd("Network.setBlockedURLs", {"urls": blocked})
+                        seen[label].append(_one(driver, stack.base_url, photo, config.timeout_s))
         finally:
             driver.quit()
     table = Table(
@@ -154,7 +156,9 @@ def run(choice: ArtifactChoice, config: BrowserConfig = BrowserConfig()) -> Benc
         "From the upload form's submit event to the first moment the result panel shows the "
         "finished result, both by the browser's clock: upload request, redirect, result page "
         "(styles, scripts, photo), the job, and the page learning of its end. The same photos "
-        "in both modes; the fallback polls the status endpoint every second. Target (push): "
+        "in both modes, taking turns; the fallback polls the status endpoint every second (a "
+        "small photo's result is often ready before the result page is, so its median is close "
+        "to the push's; its tail is not). Target (push): "
         "median < 300 ms."
     )
     result.tables.append(table)
