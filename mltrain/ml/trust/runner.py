@@ -14,8 +14,6 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from ..artifacts import ArtifactError, load_manifest, sha256_file
 from ..data import DatasetListing, ImageRecord, load_dataset
 from ..split import PARTS, apply_split, load_split, split_indices, stratum
@@ -155,13 +153,3 @@ def trust_figures(
     artifact_split = load_split(split_file) if split_file.is_file() else None
     records = gather(data, [], artifact_split, lambda _: None)[part]
     return evaluate_trust(artifact_dir, records)
-
-
-def count_rejections(artifact_dir: Path | str, images: Sequence[Any]) -> np.ndarray:
-    """Gate scores above the threshold (True: rejected) for PIL images, e.g. non-skin photos."""
-    manifest = load_manifest(artifact_dir)
-    bundle = load_trust(manifest)
-    if bundle is None:
-        raise ArtifactError(f"{manifest.version} has no trust bundle.")
-    features, _ = extract(list(images), bundle.session)
-    return bundle.gate_scores(features) > bundle.gate_threshold
