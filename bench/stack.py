@@ -173,7 +173,7 @@ class Stack:
                 break
             time.sleep(0.5)
         return {
-            "owned_since": sum(1 for row in found if _seconds(row["created_at"]) >= since),
+            "owned_since": sum(1 for row in found if (_seconds(row["created_at"]) or 0) >= since),
             "rows": [
                 {
                     **{key: row[key] for key in ("public_id", "status", "attempts")},
