@@ -82,6 +82,12 @@ def enqueue_diagnosis(diagnosis_id: int) -> bool:
         )
         jobs.mark_unsent([diagnosis_id])
         return False
+    except Exception:  # never fail the upload over the hand-over: the row is saved
+        logger.exception(
+            "diagnosis %s: could not be sent; the sweeper will enqueue it", diagnosis_id
+        )
+        jobs.mark_unsent([diagnosis_id])
+        return False
     return True
 
 

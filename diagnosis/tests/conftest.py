@@ -58,12 +58,17 @@ def use_current_broker() -> None:
     moment; a test that points the producer elsewhere (a closed port, a key prefix) and back
     calls this after each change.
     """
+    from kombu import pools
+
     from skinsite.celery import app
 
     if app._pool is not None:
         app._pool.force_close_all()
     app._pool = None
     app.amqp._producer_pool = None
+    # Celery takes its producer pool from kombu's registry, keyed by the connection: drop the
+    # closed pools there too, or the next publish to the same broker gets a closed one back.
+    pools.reset()
 
 
 @pytest.fixture(autouse=True)

@@ -228,6 +228,23 @@ def test_enqueue_with_the_broker_down_leaves_the_row_for_the_sweeper(
     assert queued.enqueued_at is None
 
 
+def test_an_unexpected_publish_error_leaves_the_row_for_the_sweeper(
+    queued: Diagnosis, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Whatever goes wrong while handing the job over (here a real producer pool, closed under
+    the publisher), the saved photo is not lost and the upload does not fail: the sweeper
+    sends it later, and the log says why."""
+    from skinsite.celery import app
+
+    app.producer_pool.connections.force_close_all()  # "Acquire on closed pool" next time
+    with caplog.at_level(logging.ERROR, logger="diagnosis.tasks"):
+        assert REAL_ENQUEUE(queued.pk) is False
+    queued.refresh_from_db()
+    assert queued.status == Status.QUEUED
+    assert queued.enqueued_at is None
+    assert "closed pool" in caplog.text
+
+
 class TestSweeper:
     @pytest.fixture
     def rows(self, user_factory: Any, active_model: Any, enqueued: list[int]) -> dict[str, int]:

@@ -19,10 +19,12 @@ import django, os
 django.setup()
 from django.conf import settings
 settings.ACCOUNT_RATE_LIMITS = {**settings.ACCOUNT_RATE_LIMITS, "reset_password": "2/m/ip"}
-settings.STORAGES = {**settings.STORAGES, "staticfiles": {
-    "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
 from django.test import Client
-from django.test.utils import setup_test_environment
+from django.test.utils import override_settings, setup_test_environment
+# No collected static files here: plain storage. override_settings (not an assignment) also
+# drops a storage that start-up already made (the icon finder's system check makes one).
+override_settings(STORAGES={**settings.STORAGES, "staticfiles": {
+    "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}).enable()
 setup_test_environment()
 client = Client(REMOTE_ADDR="10.9.8.7")
 response = client.post("/accounts/password/reset/", {"email": "someone@example.com"})
