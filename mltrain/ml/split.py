@@ -93,7 +93,7 @@ def make_split(
     roles = {info.name: info.role for info in listing.roots}
     splittable = [r for r in listing.records if roles.get(r.root, "split") == "split"]
     train_only = [r for r in listing.records if roles.get(r.root, "split") == "train_only"]
-    kept = _kept_parts(listing, keep) if keep is not None else {}
+    kept = kept_parts(listing, keep) if keep is not None else {}
     named: dict[str, list[str]] = {part: [] for part in PARTS}
     group_part: dict[str, str] = {}
     for record in splittable:
@@ -135,7 +135,7 @@ def make_split(
     return split
 
 
-def _kept_parts(listing: DatasetListing, keep: dict) -> dict[str, str]:
+def kept_parts(listing: DatasetListing, keep: dict) -> dict[str, str]:
     """The part of each image of ``listing`` that the earlier split ``keep`` names.
 
     A split of one root names images by their plain path; it is matched to the root whose

@@ -188,6 +188,26 @@ def test_train_model_refuses_a_missing_root_before_recording_a_run(three_roots, 
     assert not TrainingRun.objects.exists()
 
 
+@pytest.mark.django_db
+@pytest.mark.parametrize("problem", ["missing", "not json", "another root"])
+def test_train_model_refuses_a_bad_split_to_keep_before_recording_a_run(
+    three_roots, tmp_path, problem
+):
+    path = tmp_path / "split.json"
+    if problem == "not json":
+        path.write_text("{not json")
+    elif problem == "another root":
+        earlier = make_split(load_dataset(three_roots[0].path), seed=5)
+        earlier["data_fingerprint"] = "0" * 64
+        save_split(earlier, path)
+    with pytest.raises(CommandError, match="split"):
+        call_command(
+            "train_model", "--arch", "custom_cnn", "--data", str(three_roots[0].path),
+            "--data", str(three_roots[1].path), "--keep-split", str(path), stdout=io.StringIO(),
+        )  # fmt: skip
+    assert not TrainingRun.objects.exists()
+
+
 def test_the_sweep_reads_several_roots_and_can_make_their_split(three_roots, tmp_path: Path):
     from mltrain.ml.sweep import main as sweep_main
 

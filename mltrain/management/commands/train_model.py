@@ -43,6 +43,7 @@ class Command(BaseCommand):
         from mltrain.ml.distill import load_teacher
         from mltrain.ml.pipeline import RunOptions, package_trained_state, run_training
         from mltrain.ml.roots import describe, load_roots
+        from mltrain.ml.split import kept_parts, load_split
         from mltrain.ml.trained_state import load_trained_state
         from mltrain.models import TrainingRun
 
@@ -75,6 +76,9 @@ class Command(BaseCommand):
                 raise CommandError(f"{output / version} already exists; choose another --name.")
             self.stdout.write(f"Reading {describe(roots)} ...")
             listing = load_roots(roots)
+            if options["keep_split"]:
+                # A split to keep that is unreadable or names none of these roots fails here.
+                kept_parts(listing, load_split(Path(options["keep_split"])))
             run = None
             if options["resume"]:
                 run = TrainingRun.objects.filter(version=version).first()
